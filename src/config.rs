@@ -1,0 +1,112 @@
+//! Opening the fixed configuration files under /etc.
+//!
+//! The paths are constants: no option or environment variable can point a
+//! setuid program at another file. Symlinks are followed (NixOS installs
+//! /etc/subuid and friends as links into its store); what is checked is the
+//! file finally opened: a regular file, owned by root, not writable by group
+//! (unless the group is root) or others. O_NONBLOCK keeps a FIFO from
+//! hanging the helper before the type check refuses it.
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::io::Read;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::{Mode, SFlag, fstat};
+
+pub const LOGIN_DEFS: &str = "/etc/login.defs";
+pub const NSSWITCH_CONF: &str = "/etc/nsswitch.conf";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigProblem {
+    Open(Errno),
+    Read(Errno),
+    NotRegular,
+    NotOwnedByRoot { uid: u32 },
+    WritableByOthers { mode: u32 },
+    WritableByGroup { mode: u32, gid: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: &'static str,
+    pub problem: ConfigProblem,
+}
+
+/// The trust rule on a file's metadata.
+pub fn trust_problem(kind: SFlag, uid: u32, gid: u32, mode: u32) -> Option<ConfigProblem> {
+    let mode = mode & 0o7777;
+    if kind != SFlag::S_IFREG {
+        Some(ConfigProblem::NotRegular)
+    } else if uid != 0 {
+        Some(ConfigProblem::NotOwnedByRoot { uid })
+    } else if mode & 0o002 != 0 {
+        Some(ConfigProblem::WritableByOthers { mode })
+    } else if mode & 0o020 != 0 && gid != 0 {
+        Some(ConfigProblem::WritableByGroup { mode, gid })
+    } else {
+        None
+    }
+}
+
+/// Opens a trusted configuration file; `Ok(None)` when it does not exist.
+pub fn open_config(path: &'static str) -> Result<Option<File>, ConfigError> {
+    let error = |problem| ConfigError { path, problem };
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let fd = match open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(errno) => return Err(error(ConfigProblem::Open(errno))),
+    };
+    let stat = fstat(&fd).map_err(|e| error(ConfigProblem::Open(e)))?;
+    let kind = SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits());
+    if let Some(problem) = trust_problem(kind, stat.st_uid, stat.st_gid, stat.st_mode) {
+        return Err(error(problem));
+    }
+    Ok(Some(File::from(fd)))
+}
+
+/// Reads a small trusted configuration file whole; empty when absent.
+pub fn read_config(path: &'static str) -> Result<Vec<u8>, ConfigError> {
+    let mut text = Vec::new();
+    if let Some(mut file) = open_config(path)? {
+        file.read_to_end(&mut text).map_err(|e| ConfigError {
+            path,
+            problem: ConfigProblem::Read(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+        })?;
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_rule() {
+        let reg = SFlag::S_IFREG;
+        assert_eq!(trust_problem(reg, 0, 0, 0o644), None);
+        assert_eq!(trust_problem(reg, 0, 0, 0o664), None);
+        assert_eq!(trust_problem(reg, 0, 0, 0o444), None);
+        assert_eq!(
+            trust_problem(reg, 0, 42, 0o664),
+            Some(ConfigProblem::WritableByGroup {
+                mode: 0o664,
+                gid: 42
+            })
+        );
+        assert_eq!(
+            trust_problem(reg, 0, 0, 0o646),
+            Some(ConfigProblem::WritableByOthers { mode: 0o646 })
+        );
+        assert_eq!(
+            trust_problem(reg, 1000, 0, 0o644),
+            Some(ConfigProblem::NotOwnedByRoot { uid: 1000 })
+        );
+        assert_eq!(
+            trust_problem(SFlag::S_IFIFO, 0, 0, 0o644),
+            Some(ConfigProblem::NotRegular)
+        );
+    }
+}

@@ -1,0 +1,425 @@
+//! Every way a helper call can fail, and the words for it.
+//!
+//! Messages carry fixed text, numbers and escaped strings only. The first
+//! line is the summary (it also goes to the audit log); the lines after it
+//! say what to do. Nothing about other users' entries is ever printed.
+#![forbid(unsafe_code)]
+
+use caps::Capability;
+use nix::errno::Errno;
+
+use crate::config::{ConfigError, ConfigProblem};
+use crate::kind::IdKind;
+use crate::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
+use crate::output::escape;
+use crate::owned::{BrokenLine, OwnedEntry};
+use crate::policy::Refusal;
+use crate::privilege::{PrivilegeError, RealIds};
+use crate::request::UsageError;
+use crate::target::{FdProblem, NamespaceProblem, TargetError};
+use crate::write::{WriteCause, WriteError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnershipMismatch {
+    pub pid: u32,
+    pub target_uid: u32,
+    pub target_gid: u32,
+    pub real: RealIds,
+    pub passwd_uid: u32,
+    pub passwd_gid: u32,
+    /// Only the real-GID-vs-passwd-GID rule failed, which login.defs can lift.
+    pub only_primary_group: bool,
+}
+
+/// Where the caller's subordinate IDs were looked for, and what was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusalReport {
+    pub refusal: Refusal,
+    pub user: String,
+    pub owned: Vec<OwnedEntry>,
+    pub broken: Vec<BrokenLine>,
+    /// Extra owned ranges from NSS modules, with the module name.
+    pub module_ranges: Vec<(String, IdRange)>,
+    /// Modules that were configured but could not answer.
+    pub unavailable_modules: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Usage(UsageError),
+    Map(MapError),
+    Privilege(PrivilegeError),
+    NoPasswdEntry { uid: u32 },
+    PasswdLookup { uid: u32, errno: Errno },
+    Config(ConfigError),
+    SubidRead { path: &'static str, errno: Errno },
+    Target(TargetError),
+    Namespace { pid: u32, problem: NamespaceProblem },
+    Ownership(OwnershipMismatch),
+    Refused(Box<RefusalReport>),
+    Write { pid: u32, error: WriteError },
+}
+
+pub fn usage_line(kind: IdKind) -> String {
+    format!(
+        "usage: {} [--dry-run] <pid|fd:N|-> <inner> <outer> <count> [<inner> <outer> <count>]...",
+        kind.program()
+    )
+}
+
+fn errno_text(errno: Errno) -> String {
+    format!("{} ({})", errno.desc(), errno as i32)
+}
+
+fn range_text(range: IdRange) -> String {
+    format!(
+        "{} ({} ID{})",
+        range.display(),
+        range.count(),
+        if range.count() == 1 { "" } else { "s" }
+    )
+}
+
+fn capability_name(cap: Capability) -> String {
+    cap.to_string().to_lowercase()
+}
+
+impl Failure {
+    /// The message: summary first, then at most a handful of hint lines.
+    pub fn lines(&self, kind: IdKind) -> Vec<String> {
+        match self {
+            Failure::Usage(error) => vec![usage_problem(error), usage_line(kind)],
+            Failure::Map(error) => vec![map_problem(error)],
+            Failure::Privilege(error) => privilege_lines(kind, error),
+            Failure::NoPasswdEntry { uid } => vec![format!(
+                "cannot determine your user name: UID {uid} has no passwd entry"
+            )],
+            Failure::PasswdLookup { uid, errno } => vec![format!(
+                "cannot determine your user name: looking up UID {uid} failed: {}",
+                errno_text(*errno)
+            )],
+            Failure::Config(error) => config_lines(error),
+            Failure::SubidRead { path, errno } => {
+                vec![format!("cannot read {path}: {}", errno_text(*errno))]
+            }
+            Failure::Target(error) => target_lines(error),
+            Failure::Namespace { pid, problem } => namespace_lines(kind, *pid, *problem),
+            Failure::Ownership(mismatch) => ownership_lines(mismatch),
+            Failure::Refused(report) => refusal_lines(kind, report),
+            Failure::Write { pid, error } => write_lines(kind, *pid, error),
+        }
+    }
+}
+
+fn usage_problem(error: &UsageError) -> String {
+    match error {
+        UsageError::NoTarget => "missing target process".into(),
+        UsageError::NoTriplets => {
+            "missing map: give at least one <inner> <outer> <count> triplet".into()
+        }
+        UsageError::TripletCount { given } => format!(
+            "the map needs numbers in groups of three (<inner> <outer> <count>), got {given}"
+        ),
+        UsageError::BadTarget { text } => format!(
+            "bad target \"{}\": expected a process ID (1-2147483647), fd:N, or - with --dry-run",
+            escape(text)
+        ),
+        UsageError::DashWithoutDryRun => "target - is only allowed with --dry-run".into(),
+        UsageError::BadNumber {
+            triplet,
+            field,
+            text,
+        } => format!(
+            "bad {} \"{}\" in triplet {}: expected a plain decimal number from 0 to 4294967295",
+            field.name(),
+            escape(text),
+            triplet + 1
+        ),
+        UsageError::UnknownOption { text } => format!("unknown option \"{}\"", escape(text)),
+    }
+}
+
+fn map_problem(error: &MapError) -> String {
+    match error {
+        MapError::ZeroCount { index, triplet } => {
+            format!(
+                "triplet {} \"{}\" has count 0",
+                index + 1,
+                triplet.display()
+            )
+        }
+        MapError::PastLimit {
+            index,
+            triplet,
+            side,
+        } => format!(
+            "triplet {} \"{}\": the {} range reaches past 4294967294, the largest mappable ID",
+            index + 1,
+            triplet.display(),
+            side.word()
+        ),
+        MapError::TooManyLines { lines } => {
+            format!("{lines} triplets requested; the kernel accepts at most {MAX_LINES}")
+        }
+        MapError::TooManyBytes { bytes } => format!(
+            "the map would be {bytes} bytes; the kernel accepts at most {MAX_MAP_BYTES} (use fewer or shorter triplets)"
+        ),
+        MapError::Overlap {
+            side,
+            first,
+            second,
+        } => format!(
+            "triplets {} \"{}\" and {} \"{}\" overlap on the {} side; each ID may be mapped once",
+            first.0 + 1,
+            first.1.display(),
+            second.0 + 1,
+            second.1.display(),
+            side.word()
+        ),
+    }
+}
+
+fn privilege_lines(kind: IdKind, error: &PrivilegeError) -> Vec<String> {
+    match error {
+        PrivilegeError::Step { step, errno } => {
+            vec![format!(
+                "cannot set up privileges: {step} failed: {}",
+                errno_text(*errno)
+            )]
+        }
+        PrivilegeError::Verify { what } => vec![format!(
+            "refusing to continue: {what} differ from what was set (privilege drop not verified)"
+        )],
+        PrivilegeError::Missing {
+            missing,
+            no_new_privs,
+        } => {
+            let names: Vec<String> = missing.iter().map(|c| capability_name(*c)).collect();
+            let mut lines = vec![format!("this helper lacks {}", names.join(" and "))];
+            if *no_new_privs {
+                lines.push(
+                    "the calling process has no_new_privs set, so the kernel ignored the setuid bit and file capabilities; run it from a context without no_new_privs (e.g. not under NoNewPrivileges=yes or a seccomp sandbox)"
+                        .into(),
+                );
+            } else if missing.contains(&Capability::CAP_SETFCAP) && missing.len() == 1 {
+                lines.push(format!(
+                    "mapping outer UID 0 needs cap_setfcap as well: setcap {},cap_setfcap+ep {}",
+                    kind.capability_name(),
+                    own_path(kind)
+                ));
+            } else {
+                let path = own_path(kind);
+                lines.push(format!(
+                    "install it setuid root (chown root:root {path} && chmod u+s {path}) or with a file capability (setcap {}+ep {path})",
+                    kind.capability_name()
+                ));
+            }
+            lines
+        }
+    }
+}
+
+/// Where this binary lives, as the kernel reports it, for the fix command.
+fn own_path(kind: IdKind) -> String {
+    std::fs::read_link("/proc/self/exe")
+        .map(|p| escape(p.as_os_str().as_encoded_bytes()))
+        .unwrap_or_else(|_| format!("/usr/bin/{}", kind.program()))
+}
+
+fn config_lines(error: &ConfigError) -> Vec<String> {
+    let path = error.path;
+    let summary = match error.problem {
+        ConfigProblem::Open(errno) => format!("cannot open {path}: {}", errno_text(errno)),
+        ConfigProblem::Read(errno) => format!("cannot read {path}: {}", errno_text(errno)),
+        ConfigProblem::NotRegular => format!("refusing {path}: not a regular file"),
+        ConfigProblem::NotOwnedByRoot { uid } => {
+            format!("refusing {path}: owned by UID {uid}, not root")
+        }
+        ConfigProblem::WritableByOthers { mode } => {
+            format!("refusing {path}: writable by others (mode {mode:04o})")
+        }
+        ConfigProblem::WritableByGroup { mode, gid } => {
+            format!("refusing {path}: writable by group {gid} (mode {mode:04o})")
+        }
+    };
+    let mut lines = vec![summary];
+    if !matches!(
+        error.problem,
+        ConfigProblem::Open(_) | ConfigProblem::Read(_)
+    ) {
+        lines.push(format!(
+            "an administrator should fix it: chown root:root {path} && chmod 644 {path}"
+        ));
+    }
+    lines
+}
+
+fn target_lines(error: &TargetError) -> Vec<String> {
+    match *error {
+        TargetError::NoSuchProcess { pid } => vec![format!("no process with PID {pid}")],
+        TargetError::OpenFailed { pid, errno } => {
+            vec![format!("cannot open /proc/{pid}: {}", errno_text(errno))]
+        }
+        TargetError::Exited { pid: 0 } => vec!["the target process has exited".into()],
+        TargetError::Exited { pid } => vec![format!("target process {pid} has exited")],
+        TargetError::Inspect { pid, what, errno } => vec![format!(
+            "cannot inspect process {pid} ({what}): {}",
+            errno_text(errno)
+        )],
+        TargetError::BadFd { fd, problem } => vec![format!("fd:{fd} {}", fd_problem(problem))],
+    }
+}
+
+fn fd_problem(problem: FdProblem) -> &'static str {
+    match problem {
+        FdProblem::NotOpen => "is not an open file descriptor",
+        FdProblem::NotProcessHandle => {
+            "is neither a /proc/PID directory nor a pidfd (open it with: exec 5</proc/PID)"
+        }
+        FdProblem::NotProcfs => "is a directory, but not on this system's /proc",
+        FdProblem::NotProcessDirectory => "is on /proc, but not a /proc/PID process directory",
+        FdProblem::ThreadDirectory => "is a thread's /proc/PID/task/TID directory, not a process's",
+        FdProblem::PidfdForeign => "is a pidfd for a process outside this PID namespace",
+    }
+}
+
+fn namespace_lines(kind: IdKind, pid: u32, problem: NamespaceProblem) -> Vec<String> {
+    match problem {
+        NamespaceProblem::SameAsCaller => vec![
+            format!("process {pid} is not in a new user namespace (it shares this helper's)"),
+            format!(
+                "create the namespace first (e.g. unshare --user), then run {} on its PID",
+                kind.program()
+            ),
+        ],
+        NamespaceProblem::NotDirectChild => vec![format!(
+            "process {pid} is in a user namespace that is not a direct child of yours (a nested or unrelated namespace); only its parent namespace can write its map"
+        )],
+        NamespaceProblem::OwnedBy { uid } => vec![format!(
+            "the user namespace of process {pid} was created by UID {uid}, not by you"
+        )],
+    }
+}
+
+fn ownership_lines(m: &OwnershipMismatch) -> Vec<String> {
+    let mut lines = vec![format!(
+        "target process {} is owned by a different user: /proc/{} is UID {} GID {}; you are UID {} GID {} (passwd: UID {} GID {})",
+        m.pid,
+        m.pid,
+        m.target_uid,
+        m.target_gid,
+        m.real.uid,
+        m.real.gid,
+        m.passwd_uid,
+        m.passwd_gid
+    )];
+    if m.only_primary_group {
+        lines.push(format!(
+            "your real GID {} is not your passwd GID {}; an administrator can allow this with GRANT_AUX_GROUP_SUBIDS yes in /etc/login.defs",
+            m.real.gid, m.passwd_gid
+        ));
+    } else if m.target_uid == 0 && m.real.uid != 0 {
+        lines.push(
+            "a process shows as root when it is not dumpable (e.g. after running a setuid program) or really belongs to root"
+                .into(),
+        );
+    }
+    lines
+}
+
+fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
+    let refusal = &report.refusal;
+    let t = refusal.triplet;
+    let word = kind.word();
+    let upper = kind.upper();
+    let path = kind.subid_path();
+    let (inner, outer) = (
+        t.inner_range().map_or_else(String::new, |r| r.display()),
+        t.outer_range().map_or_else(String::new, |r| r.display()),
+    );
+    let mut lines = vec![format!(
+        "{word} range {inner} -> {outer} not allowed (triplet {} \"{}\")",
+        refusal.index + 1,
+        t.display()
+    )];
+    let user = &report.user;
+    let total = report.owned.len() + report.module_ranges.len();
+    if total == 0 {
+        lines.push(format!("{user} has no subordinate {upper}s in {path}"));
+        lines.push(format!(
+            "an administrator can add some with: usermod {} 100000-165535 {user} (or: subid add {user})",
+            kind.usermod_option()
+        ));
+    } else {
+        const SHOWN: usize = 6;
+        let mut listed: Vec<String> = report
+            .owned
+            .iter()
+            .take(SHOWN)
+            .map(|e| format!("{} line {}", range_text(e.range), e.line))
+            .collect();
+        listed.extend(
+            report
+                .module_ranges
+                .iter()
+                .take(SHOWN.saturating_sub(listed.len()))
+                .map(|(module, r)| format!("{} from {module}", range_text(*r))),
+        );
+        let more = total.saturating_sub(listed.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "subordinate {upper}s of {user}: {}{more}",
+            listed.join(", ")
+        ));
+        if refusal.partly_covered() {
+            let gaps: Vec<String> = refusal
+                .uncovered
+                .iter()
+                .take(4)
+                .map(|g| g.display())
+                .collect();
+            lines.push(format!("not covered: {}", gaps.join(", ")));
+        } else {
+            lines.push(format!("none of {outer} is among them"));
+        }
+    }
+    for broken in &report.broken {
+        lines.push(format!(
+            "note: {path} line {} names {user} but grants nothing: {}",
+            broken.line,
+            broken.problem.describe()
+        ));
+    }
+    for module in &report.unavailable_modules {
+        lines.push(format!(
+            "note: the subid module {module} was unavailable, so its ranges were not consulted"
+        ));
+    }
+    lines
+}
+
+fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {
+    let file = error.file;
+    let summary = format!(
+        "write to /proc/{pid}/{file} failed: {}",
+        errno_text(error.errno)
+    );
+    let hint = match error.cause {
+        WriteCause::AlreadyWritten => format!(
+            "the {} of process {pid} is already set; a namespace's map can be written only once",
+            kind.map_file()
+        ),
+        WriteCause::GidMapAlreadyWritten => format!(
+            "gid_map of process {pid} is already written, so setgroups can no longer be set to deny"
+        ),
+        WriteCause::Exited => format!("process {pid} exited before its map was written"),
+        WriteCause::SecurityPolicy { apparmor_restricts: true } => "AppArmor restricts unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns=1); the launcher needs an AppArmor profile that allows userns".into(),
+        WriteCause::SecurityPolicy { apparmor_restricts: false } => "all checks passed, so a security module (SELinux, AppArmor, a BPF LSM) probably refused; see the kernel log (dmesg) or audit log".into(),
+        WriteCause::Unexplained => "the kernel refused the map; check that the requested outer IDs are mapped in your own namespace".into(),
+    };
+    vec![summary, hint]
+}

@@ -1,0 +1,34 @@
+//! newidmap: memory-safe newuidmap and newgidmap.
+//!
+//! One library behind both helpers (and the `subid` admin tool), split into
+//! a pure core (parse, decide) and thin edges that touch the system (config,
+//! target, privilege, write, audit). All `unsafe` lives in [`sys`].
+#![deny(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod output;
+
+pub mod audit;
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod helper;
+pub mod kind;
+pub mod logindefs;
+pub mod mapping;
+pub mod nsswitch;
+pub mod number;
+pub mod owned;
+pub mod policy;
+pub mod privilege;
+pub mod request;
+pub mod subid;
+#[allow(unsafe_code)]
+mod sys;
+pub mod target;
+pub mod write;
+
+pub use kind::IdKind;

@@ -1,0 +1,75 @@
+//! Output that can never panic: std's `eprintln!`/`println!` panic when the
+//! stream is closed or a broken pipe, and a panic in a setuid program is a
+//! bug. Each message goes out in one write so lines from concurrent callers
+//! do not interleave.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+
+/// Prints `program: line` for each line on stderr, ignoring write errors.
+pub fn error_lines(program: &str, lines: &[String]) {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(program);
+        text.push_str(": ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Writes bytes to stdout, ignoring write errors.
+pub fn to_stdout(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
+/// `say!(program, "format", args...)`: one `program: message` line on stderr.
+#[macro_export]
+macro_rules! say {
+    ($program:expr, $($arg:tt)*) => {
+        $crate::output::error_lines($program, &[format!($($arg)*)])
+    };
+}
+
+/// Escapes bytes for a message: printable ASCII stays (except `\` and `"`),
+/// everything else becomes `\xNN`, so a hostile name cannot forge lines or
+/// terminal escapes.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
+/// Installs a panic hook that prints one fixed line. The default hook reads
+/// RUST_BACKTRACE from the caller's environment; this one reads nothing.
+pub fn install_panic_hook(program: &'static str) {
+    std::panic::set_hook(Box::new(move |_| {
+        let line = format!("{program}: internal error (please report this bug)\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_and_non_ascii() {
+        assert_eq!(escape(b"alice"), "alice");
+        assert_eq!(
+            escape(b"evil\nnewuidmap: ok\x1b[2J"),
+            "evil\\x0anewuidmap: ok\\x1b[2J"
+        );
+        assert_eq!(escape("é".as_bytes()), "\\xc3\\xa9");
+        assert_eq!(escape(b"a\"b\\"), "a\\\"b\\\\");
+    }
+}

@@ -1,0 +1,307 @@
+//! Which subid entries belong to the caller.
+//!
+//! An entry belongs to the caller when its owner field is the caller's name,
+//! the caller's UID in decimal, or another name that resolves through passwd
+//! to the caller's UID (two accounts sharing a UID). The first two are found
+//! by a substring search over the file (most calls stop there); the third
+//! needs a lookup per distinct owner and is only done for entries that
+//! intersect what the first pass left uncovered, so a million-line file does
+//! not cost a million NSS lookups.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Read};
+
+use memchr::memmem::Finder;
+
+use crate::directory::UserDirectory;
+use crate::mapping::IdRange;
+use crate::number::{parse_u32, push_decimal};
+use crate::subid::{Chunk, Line, LineProblem, for_each_chunk, for_each_line, is_blank, parse_line};
+
+/// How the caller is recognised in an owner field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerKey {
+    name: Option<Vec<u8>>,
+    uid_text: Vec<u8>,
+    uid: u32,
+}
+
+impl OwnerKey {
+    /// `name` is `None` when the caller's name cannot be matched exactly.
+    pub fn new(name: Option<&str>, uid: u32) -> OwnerKey {
+        let mut uid_text = Vec::with_capacity(10);
+        push_decimal(&mut uid_text, uid);
+        let name = name
+            .map(|n| n.as_bytes().to_vec())
+            .filter(|n| !n.is_empty() && !n.iter().any(|&b| b == b':' || b == b'\n'))
+            .filter(|n| *n != uid_text);
+        OwnerKey {
+            name,
+            uid_text,
+            uid,
+        }
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// True when `owner` names the caller without a passwd lookup.
+    pub fn is_direct(&self, owner: &[u8]) -> bool {
+        owner == self.uid_text || self.name.as_deref() == Some(owner)
+    }
+
+    fn needles(&self) -> Vec<Vec<u8>> {
+        [self.name.as_deref(), Some(self.uid_text.as_slice())]
+            .into_iter()
+            .flatten()
+            .map(|owner| [owner, b":"].concat())
+            .collect()
+    }
+}
+
+/// How an entry was attributed to the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerMatch {
+    /// Owner field is the caller's name or UID.
+    Direct,
+    /// Owner field is another name with the caller's UID.
+    Alias,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnedEntry {
+    pub range: IdRange,
+    pub line: usize,
+    pub matched: OwnerMatch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrokenLine {
+    pub line: usize,
+    pub problem: LineProblem,
+}
+
+/// At most this many broken lines of the caller's are remembered for messages.
+pub const MAX_BROKEN_REPORTED: usize = 8;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedScan {
+    pub entries: Vec<OwnedEntry>,
+    /// The caller's own lines that grant nothing because they do not parse.
+    pub broken: Vec<BrokenLine>,
+}
+
+impl OwnedScan {
+    pub fn ranges(&self) -> Vec<IdRange> {
+        self.entries.iter().map(|e| e.range).collect()
+    }
+}
+
+/// First pass: every entry whose owner field is the caller's name or UID.
+pub fn scan_direct<R: Read>(reader: R, key: &OwnerKey) -> io::Result<OwnedScan> {
+    let needles = key.needles();
+    let finders: Vec<Finder<'_>> = needles.iter().map(Finder::new).collect();
+    let mut scan = OwnedScan::default();
+    for_each_chunk(reader, |chunk| {
+        let Chunk::Lines { text, first_line } = chunk else {
+            return;
+        };
+        for finder in &finders {
+            let mut counted_to = 0;
+            let mut line = first_line;
+            for hit in finder.find_iter(text) {
+                let Some(start) = line_start(text, hit) else {
+                    continue;
+                };
+                line += memchr::memchr_iter(b'\n', &text[counted_to..start]).count();
+                counted_to = start;
+                let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at);
+                record(&mut scan, key, parse_line(&text[start..end]), line);
+            }
+        }
+    })?;
+    scan.entries.sort_by_key(|e| e.line);
+    scan.broken.sort_by_key(|b| b.line);
+    Ok(scan)
+}
+
+/// Where the line containing `hit` starts, if only blanks precede `hit` on it.
+fn line_start(text: &[u8], hit: usize) -> Option<usize> {
+    let mut at = hit;
+    while at > 0 && is_blank(text[at - 1]) {
+        at -= 1;
+    }
+    (at == 0 || text[at - 1] == b'\n').then_some(at)
+}
+
+fn record(scan: &mut OwnedScan, key: &OwnerKey, parsed: Line<'_>, line: usize) {
+    match parsed {
+        Line::Entry { owner, range } if key.is_direct(owner) => scan.entries.push(OwnedEntry {
+            range,
+            line,
+            matched: OwnerMatch::Direct,
+        }),
+        Line::Malformed {
+            owner: Some(owner),
+            problem,
+        } if key.is_direct(owner) && scan.broken.len() < MAX_BROKEN_REPORTED => {
+            scan.broken.push(BrokenLine { line, problem })
+        }
+        _ => {}
+    }
+}
+
+/// Second pass: entries owned by other names that resolve to the caller's
+/// UID, considered only when they intersect one of `wanted`. Each distinct
+/// owner is looked up at most once.
+pub fn scan_aliases<R: Read>(
+    reader: R,
+    key: &OwnerKey,
+    wanted: &[IdRange],
+    directory: &dyn UserDirectory,
+) -> io::Result<Vec<OwnedEntry>> {
+    let mut found = Vec::new();
+    let mut resolved: Vec<(Vec<u8>, bool)> = Vec::new();
+    for_each_line(reader, |line, text| {
+        let Ok(text) = text else { return };
+        let Line::Entry { owner, range } = parse_line(text) else {
+            return;
+        };
+        if key.is_direct(owner)
+            || parse_u32(owner).is_some()
+            || !wanted.iter().any(|w| w.overlaps(range))
+        {
+            return;
+        }
+        let is_caller = match resolved.iter().find(|(name, _)| name == owner) {
+            Some(&(_, known)) => known,
+            None => {
+                let known = directory.uid_by_name(owner) == Some(key.uid());
+                resolved.push((owner.to_vec(), known));
+                known
+            }
+        };
+        if is_caller {
+            found.push(OwnedEntry {
+                range,
+                line,
+                matched: OwnerMatch::Alias,
+            });
+        }
+    })?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::TableDirectory;
+
+    fn r(start: u32, count: u32) -> IdRange {
+        IdRange::new(start, count).unwrap()
+    }
+
+    const FILE: &[u8] = b"# comment alice:1:1\n\
+bob:100000:65536\n\
+  alice:165536:65536\n\
+malice:5:5\n\
+1000:300000:10\n\
+bob:21000:1000\n\
+alice:0:0\n\
+alice:1:x\n\
+alias:400000:10\n\
+alias:900000:10\n\
+1001:500000:10\n\
+alice:600000:1";
+
+    #[test]
+    fn direct_entries_by_name_and_uid() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        let scan = scan_direct(FILE, &key).unwrap();
+        assert_eq!(
+            scan.entries,
+            vec![
+                OwnedEntry {
+                    range: r(165_536, 65_536),
+                    line: 3,
+                    matched: OwnerMatch::Direct
+                },
+                OwnedEntry {
+                    range: r(300_000, 10),
+                    line: 5,
+                    matched: OwnerMatch::Direct
+                },
+                OwnedEntry {
+                    range: r(600_000, 1),
+                    line: 12,
+                    matched: OwnerMatch::Direct
+                },
+            ]
+        );
+        assert_eq!(
+            scan.broken,
+            vec![
+                BrokenLine {
+                    line: 7,
+                    problem: LineProblem::ZeroCount
+                },
+                BrokenLine {
+                    line: 8,
+                    problem: LineProblem::BadCount
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn aliases_only_where_wanted() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        let dir = TableDirectory::from_passwd(
+            b"alice:x:1000:1000::/:/bin/sh\nalias:x:1000:1000::/:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n",
+        );
+        let found = scan_aliases(FILE, &key, &[r(400_005, 2), r(100_000, 1)], &dir).unwrap();
+        assert_eq!(
+            found,
+            vec![OwnedEntry {
+                range: r(400_000, 10),
+                line: 9,
+                matched: OwnerMatch::Alias
+            }]
+        );
+    }
+
+    #[test]
+    fn matches_agree_with_a_line_by_line_reading() {
+        // The substring search must find exactly what a plain parse finds.
+        let mut text = Vec::new();
+        for i in 0..50_000u32 {
+            let owner = match i % 7 {
+                0 => "alice".to_string(),
+                1 => "1000".to_string(),
+                2 => " alice".to_string(),
+                3 => "xalice".to_string(),
+                4 => "10000".to_string(),
+                _ => format!("u{i}"),
+            };
+            text.extend_from_slice(format!("{owner}:{}:{}\n", i * 3, 1 + i % 3).as_bytes());
+        }
+        let key = OwnerKey::new(Some("alice"), 1000);
+        let scan = scan_direct(text.as_slice(), &key).unwrap();
+        let mut expected = Vec::new();
+        for_each_line(text.as_slice(), |line, t| {
+            if let Line::Entry { owner, range } = parse_line(t.unwrap())
+                && (owner == b"alice" || owner == b"1000")
+            {
+                expected.push(OwnedEntry {
+                    range,
+                    line,
+                    matched: OwnerMatch::Direct,
+                });
+            }
+        })
+        .unwrap();
+        assert_eq!(scan.entries.len(), 50_000 * 3 / 7 + 1);
+        assert_eq!(scan.entries, expected);
+    }
+}

@@ -1,0 +1,161 @@
+//! Privilege: hardening at start, the drop to the caller, and the one raise.
+//!
+//! The helpers know right after parsing which capabilities the write will
+//! need: CAP_SETUID (newuidmap) or CAP_SETGID (newgidmap), plus CAP_SETFCAP
+//! when a UID map maps the parent's root. So they drop at once, before any
+//! file, NSS lookup or /proc access: all UIDs and GIDs become the caller's
+//! real ones (so the kernel sees the namespace owner as the opener of the
+//! map), permitted is cut to those capabilities, effective, inheritable and
+//! ambient are emptied. The capabilities are made effective again only just
+//! before the map files are opened.
+#![forbid(unsafe_code)]
+
+use caps::{CapSet, Capability, CapsHashSet};
+use nix::errno::Errno;
+use nix::sys::prctl;
+use nix::sys::resource::{Resource, setrlimit};
+use nix::unistd::{Gid, Uid, getresgid, getresuid, setresgid, setresuid};
+
+use crate::kind::IdKind;
+
+/// The caller's real IDs: the only identity the helpers trust.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealIds {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl RealIds {
+    pub fn current() -> RealIds {
+        RealIds {
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrivilegeError {
+    /// A prctl/setrlimit/set*id/capset step failed.
+    Step { step: &'static str, errno: Errno },
+    /// The sets read back differ from what was asked for.
+    Verify { what: &'static str },
+    /// The process lacks capabilities the write needs.
+    Missing {
+        missing: Vec<Capability>,
+        no_new_privs: bool,
+    },
+}
+
+fn step(step: &'static str) -> impl Fn(Errno) -> PrivilegeError {
+    move |errno| PrivilegeError::Step { step, errno }
+}
+
+fn caps_step(step: &'static str) -> impl Fn(caps::errors::CapsError) -> PrivilegeError {
+    move |_| PrivilegeError::Step {
+        step,
+        errno: Errno::last(),
+    }
+}
+
+/// First thing in main. A file-capability install is dumpable by default,
+/// which would let the caller ptrace the helper or read its core.
+pub fn harden_process() -> Result<(), PrivilegeError> {
+    prctl::set_dumpable(false).map_err(step("PR_SET_DUMPABLE"))?;
+    setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(step("RLIMIT_CORE"))?;
+    Ok(())
+}
+
+/// The capabilities a map needs.
+pub fn needed(kind: IdKind, maps_outer_zero: bool) -> CapsHashSet {
+    let mut set = CapsHashSet::new();
+    set.insert(kind.capability());
+    if kind == IdKind::Uid && maps_outer_zero {
+        set.insert(Capability::CAP_SETFCAP);
+    }
+    set
+}
+
+/// Refuses early, with the reason, when the install cannot do the job.
+pub fn check_available(needed: &CapsHashSet) -> Result<(), PrivilegeError> {
+    let permitted = caps::read(None, CapSet::Permitted).map_err(caps_step("capget"))?;
+    let mut missing: Vec<Capability> = needed.difference(&permitted).copied().collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort_by_key(|c| c.index());
+    let no_new_privs = prctl::get_no_new_privs().unwrap_or(false);
+    Err(PrivilegeError::Missing {
+        missing,
+        no_new_privs,
+    })
+}
+
+/// Becomes the caller, keeping only `keep` in the permitted set, none effective.
+pub fn drop_to_caller(ids: RealIds, keep: &CapsHashSet) -> Result<(), PrivilegeError> {
+    prctl::set_keepcaps(true).map_err(step("PR_SET_KEEPCAPS"))?;
+    let (uid, gid) = (Uid::from_raw(ids.uid), Gid::from_raw(ids.gid));
+    setresgid(gid, gid, gid).map_err(step("setresgid"))?;
+    setresuid(uid, uid, uid).map_err(step("setresuid"))?;
+    prctl::set_keepcaps(false).map_err(step("PR_SET_KEEPCAPS"))?;
+    set_capabilities(keep, &CapsHashSet::new())?;
+    // Changing credentials resets dumpability to the fs.suid_dumpable sysctl.
+    prctl::set_dumpable(false).map_err(step("PR_SET_DUMPABLE"))?;
+    verify_ids(ids)
+}
+
+/// Drops every privilege (dry run): the caller's IDs, no capabilities at all.
+pub fn drop_everything(ids: RealIds) -> Result<(), PrivilegeError> {
+    drop_to_caller(ids, &CapsHashSet::new())
+}
+
+/// Makes the kept capabilities effective, just before the map files are opened.
+pub fn raise_kept(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
+    set_capabilities(keep, keep)
+}
+
+fn set_capabilities(
+    permitted: &CapsHashSet,
+    effective: &CapsHashSet,
+) -> Result<(), PrivilegeError> {
+    let empty = CapsHashSet::new();
+    // Effective first: it must stay a subset of permitted at every step.
+    caps::set(None, CapSet::Effective, &empty).map_err(caps_step("capset"))?;
+    caps::set(None, CapSet::Inheritable, &empty).map_err(caps_step("capset"))?;
+    caps::set(None, CapSet::Permitted, permitted).map_err(caps_step("capset"))?;
+    caps::clear(None, CapSet::Ambient).map_err(caps_step("PR_CAP_AMBIENT"))?;
+    if !effective.is_empty() {
+        caps::set(None, CapSet::Effective, effective).map_err(caps_step("capset"))?;
+    }
+    let read = |set| caps::read(None, set).map_err(caps_step("capget"));
+    let checks = [
+        (CapSet::Permitted, permitted, "permitted capabilities"),
+        (CapSet::Effective, effective, "effective capabilities"),
+        (CapSet::Inheritable, &empty, "inheritable capabilities"),
+        (CapSet::Ambient, &empty, "ambient capabilities"),
+    ];
+    for (set, expected, what) in checks {
+        if read(set)? != *expected {
+            return Err(PrivilegeError::Verify { what });
+        }
+    }
+    Ok(())
+}
+
+fn verify_ids(ids: RealIds) -> Result<(), PrivilegeError> {
+    let uids = getresuid().map_err(step("getresuid"))?;
+    let gids = getresgid().map_err(step("getresgid"))?;
+    let uid_ok = [uids.real, uids.effective, uids.saved]
+        .iter()
+        .all(|u| u.as_raw() == ids.uid);
+    let gid_ok = [gids.real, gids.effective, gids.saved]
+        .iter()
+        .all(|g| g.as_raw() == ids.gid);
+    if uid_ok && gid_ok {
+        Ok(())
+    } else {
+        Err(PrivilegeError::Verify {
+            what: "user and group IDs",
+        })
+    }
+}

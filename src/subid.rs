@@ -1,0 +1,331 @@
+//! /etc/subuid and /etc/subgid: the line grammar and a streaming reader.
+//!
+//! A line is `owner:start:count`. Blank lines and lines starting with `#` are
+//! skipped, surrounding blanks are tolerated, a missing final newline is
+//! fine, and a line that does not parse grants nothing without stopping the
+//! parse. Numbers use the strict decimal grammar; count 0 and ranges reaching
+//! 2^32-1 grant nothing (so `alice:0:0` cannot map root).
+#![forbid(unsafe_code)]
+
+use std::io::{self, Read};
+
+use crate::mapping::IdRange;
+use crate::number::parse_u32;
+
+/// Why a subid line grants nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineProblem {
+    FieldCount,
+    EmptyOwner,
+    BadStart,
+    BadCount,
+    ZeroCount,
+    PastLimit,
+    /// `+name` / `-name`: NIS compat syntax, which no tool here honours.
+    NisEntry,
+    /// Longer than [`CHUNK_BYTES`]; shadow already skips lines over 1023 bytes.
+    TooLong,
+}
+
+impl LineProblem {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LineProblem::FieldCount => "not three ':'-separated fields",
+            LineProblem::EmptyOwner => "empty owner field",
+            LineProblem::BadStart => "start is not a plain decimal number below 2^32",
+            LineProblem::BadCount => "count is not a plain decimal number below 2^32",
+            LineProblem::ZeroCount => "count is 0",
+            LineProblem::PastLimit => "range reaches past 4294967294",
+            LineProblem::NisEntry => "NIS '+'/'-' entries are not supported",
+            LineProblem::TooLong => "line too long",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    Blank,
+    Comment,
+    Entry {
+        owner: &'a [u8],
+        range: IdRange,
+    },
+    /// `owner` is the first field when there is one, so a user can be told
+    /// about their own broken lines.
+    Malformed {
+        owner: Option<&'a [u8]>,
+        problem: LineProblem,
+    },
+}
+
+pub fn is_blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+pub fn trim(mut line: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = line {
+        if !is_blank(*first) {
+            break;
+        }
+        line = rest;
+    }
+    while let [rest @ .., last] = line {
+        if !is_blank(*last) {
+            break;
+        }
+        line = rest;
+    }
+    line
+}
+
+/// Parses one line (without its newline).
+pub fn parse_line(raw: &[u8]) -> Line<'_> {
+    let line = trim(raw);
+    if line.is_empty() {
+        return Line::Blank;
+    }
+    if line[0] == b'#' {
+        return Line::Comment;
+    }
+    let mut fields = line.splitn(3, |&b| b == b':');
+    let owner = fields.next().unwrap_or_default();
+    let owner_field = (!owner.is_empty()).then_some(owner);
+    let malformed = |problem| Line::Malformed {
+        owner: owner_field,
+        problem,
+    };
+    let (Some(start), Some(count)) = (fields.next(), fields.next()) else {
+        return malformed(LineProblem::FieldCount);
+    };
+    if count.contains(&b':') {
+        return malformed(LineProblem::FieldCount);
+    }
+    if owner.is_empty() {
+        return malformed(LineProblem::EmptyOwner);
+    }
+    if matches!(owner[0], b'+' | b'-') {
+        return malformed(LineProblem::NisEntry);
+    }
+    let Some(start) = parse_u32(start) else {
+        return malformed(LineProblem::BadStart);
+    };
+    let Some(count) = parse_u32(count) else {
+        return malformed(LineProblem::BadCount);
+    };
+    if count == 0 {
+        return malformed(LineProblem::ZeroCount);
+    }
+    match IdRange::new(start, count) {
+        Some(range) => Line::Entry { owner, range },
+        None => malformed(LineProblem::PastLimit),
+    }
+}
+
+/// Read size, and so the longest line we accept. Memory use is this buffer,
+/// whatever the file's size.
+pub const CHUNK_BYTES: usize = 128 * 1024;
+
+/// What a reader sees besides lines, for `subid check`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub lines: usize,
+    pub missing_final_newline: bool,
+}
+
+/// A run of whole lines handed to a callback, or a line too long to hold.
+pub enum Chunk<'a> {
+    /// One or more complete lines, each ending in `\n` except perhaps the
+    /// very last line of the file; `first_line` numbers the first from 1.
+    Lines {
+        text: &'a [u8],
+        first_line: usize,
+    },
+    TooLong,
+}
+
+/// Streams `reader` as chunks of whole lines through a fixed buffer.
+pub fn for_each_chunk<R: Read>(
+    mut reader: R,
+    mut visit: impl FnMut(Chunk<'_>),
+) -> io::Result<StreamSummary> {
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut filled = 0;
+    let mut summary = StreamSummary::default();
+    let mut skipping_long_line = false;
+    loop {
+        let read = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if read == 0 {
+            if filled > 0 && !skipping_long_line {
+                summary.lines += 1;
+                summary.missing_final_newline = true;
+                visit(Chunk::Lines {
+                    text: &buf[..filled],
+                    first_line: summary.lines,
+                });
+            } else if skipping_long_line {
+                summary.missing_final_newline = true;
+            }
+            return Ok(summary);
+        }
+        let new = filled..filled + read;
+        filled += read;
+        if skipping_long_line {
+            match memchr::memchr(b'\n', &buf[new.clone()]) {
+                Some(at) => {
+                    skipping_long_line = false;
+                    let after = new.start + at + 1;
+                    buf.copy_within(after..filled, 0);
+                    filled -= after;
+                }
+                None => {
+                    filled = 0;
+                    continue;
+                }
+            }
+        }
+        match memchr::memrchr(b'\n', &buf[..filled]) {
+            Some(last) => {
+                let text = &buf[..=last];
+                let first_line = summary.lines + 1;
+                summary.lines += memchr::memchr_iter(b'\n', text).count();
+                visit(Chunk::Lines { text, first_line });
+                buf.copy_within(last + 1..filled, 0);
+                filled -= last + 1;
+            }
+            None if filled == buf.len() => {
+                summary.lines += 1;
+                visit(Chunk::TooLong);
+                skipping_long_line = true;
+                filled = 0;
+            }
+            None => {}
+        }
+    }
+}
+
+/// Streams `reader` line by line (without newlines), numbering from 1.
+pub fn for_each_line<R: Read>(
+    reader: R,
+    mut visit: impl FnMut(usize, Result<&[u8], LineProblem>),
+) -> io::Result<StreamSummary> {
+    let mut number = 0;
+    for_each_chunk(reader, |chunk| match chunk {
+        Chunk::TooLong => {
+            number += 1;
+            visit(number, Err(LineProblem::TooLong));
+        }
+        Chunk::Lines { text, .. } => {
+            let text = text.strip_suffix(b"\n").unwrap_or(text);
+            for line in text.split(|&b| b == b'\n') {
+                number += 1;
+                visit(number, Ok(line));
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(owner: &str, start: u32, count: u32) -> Line<'_> {
+        Line::Entry {
+            owner: owner.as_bytes(),
+            range: IdRange::new(start, count).unwrap(),
+        }
+    }
+
+    #[test]
+    fn entries() {
+        assert_eq!(
+            parse_line(b"alice:100000:65536"),
+            entry("alice", 100_000, 65_536)
+        );
+        assert_eq!(parse_line(b"  1000:5:1\r"), entry("1000", 5, 1));
+        assert_eq!(parse_line(b"a:4294967293:2"), entry("a", 4_294_967_293, 2));
+    }
+
+    #[test]
+    fn skipped_lines() {
+        assert_eq!(parse_line(b""), Line::Blank);
+        assert_eq!(parse_line(b" \t "), Line::Blank);
+        assert_eq!(parse_line(b"#alice:1:1"), Line::Comment);
+        assert_eq!(parse_line(b"  # note"), Line::Comment);
+    }
+
+    #[test]
+    fn malformed_lines_keep_their_owner() {
+        let bad = |text: &'static [u8], owner: Option<&'static str>, problem| {
+            assert_eq!(
+                parse_line(text),
+                Line::Malformed {
+                    owner: owner.map(str::as_bytes),
+                    problem
+                },
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        };
+        bad(b"alice:0:0", Some("alice"), LineProblem::ZeroCount);
+        bad(b"alice:1", Some("alice"), LineProblem::FieldCount);
+        bad(b"alice:1:2:3", Some("alice"), LineProblem::FieldCount);
+        bad(b"alice", Some("alice"), LineProblem::FieldCount);
+        bad(b":1:2", None, LineProblem::EmptyOwner);
+        bad(b"alice:0x10:2", Some("alice"), LineProblem::BadStart);
+        bad(b"alice:1: 2", Some("alice"), LineProblem::BadCount);
+        bad(b"alice:1:", Some("alice"), LineProblem::BadCount);
+        bad(b"alice:4294967294:2", Some("alice"), LineProblem::PastLimit);
+        bad(b"+alice:1:2", Some("+alice"), LineProblem::NisEntry);
+    }
+
+    type Seen = Vec<(usize, Result<Vec<u8>, LineProblem>)>;
+
+    fn lines_of(text: &[u8]) -> (Seen, StreamSummary) {
+        let mut seen = Vec::new();
+        let summary =
+            for_each_line(text, |n, line| seen.push((n, line.map(<[u8]>::to_vec)))).unwrap();
+        (seen, summary)
+    }
+
+    #[test]
+    fn streaming_numbers_lines_and_notes_missing_newline() {
+        let (seen, summary) = lines_of(b"a:1:1\n\nb:2:2");
+        assert_eq!(
+            seen,
+            vec![
+                (1, Ok(b"a:1:1".to_vec())),
+                (2, Ok(vec![])),
+                (3, Ok(b"b:2:2".to_vec()))
+            ]
+        );
+        assert_eq!(
+            summary,
+            StreamSummary {
+                lines: 3,
+                missing_final_newline: true
+            }
+        );
+        let (seen, summary) = lines_of(b"a:1:1\n");
+        assert_eq!(seen.len(), 1);
+        assert!(!summary.missing_final_newline);
+    }
+
+    #[test]
+    fn streaming_across_chunks_and_overlong_lines() {
+        let mut text = Vec::new();
+        for i in 0..20_000 {
+            text.extend_from_slice(format!("user{i}:{}:10\n", i * 10).as_bytes());
+        }
+        text.extend_from_slice(&vec![b'x'; CHUNK_BYTES + 10]);
+        text.extend_from_slice(b"\nlast:1:1\n");
+        let (seen, summary) = lines_of(&text);
+        assert_eq!(summary.lines, 20_002);
+        assert_eq!(seen[19_999], (20_000, Ok(b"user19999:199990:10".to_vec())));
+        assert_eq!(seen[20_000], (20_001, Err(LineProblem::TooLong)));
+        assert_eq!(seen[20_001], (20_002, Ok(b"last:1:1".to_vec())));
+    }
+}

@@ -1,0 +1,336 @@
+//! The target process: opened once as a /proc/PID directory descriptor,
+//! which stays bound to that task (after PID reuse, lookups through it fail
+//! with ESRCH), so every later access is relative to it.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, openat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
+use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs};
+
+use crate::request::TargetSpec;
+use crate::sys;
+
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_CLOEXEC)
+    .union(OFlag::O_NOFOLLOW);
+
+/// Why an inherited `fd:N` is not a usable target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdProblem {
+    NotOpen,
+    /// Neither a directory nor a pidfd (a regular file, a socket, ...).
+    NotProcessHandle,
+    /// A directory, but not on the procfs that /proc/self is on.
+    NotProcfs,
+    /// A procfs directory that is not a process (e.g. /proc itself).
+    NotProcessDirectory,
+    /// /proc/PID/task/TID: a thread, not a process.
+    ThreadDirectory,
+    /// A pidfd whose process is not visible in our PID namespace.
+    PidfdForeign,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetError {
+    NoSuchProcess {
+        pid: u32,
+    },
+    OpenFailed {
+        pid: u32,
+        errno: Errno,
+    },
+    BadFd {
+        fd: i32,
+        problem: FdProblem,
+    },
+    /// The process behind a pidfd or /proc fd has exited.
+    Exited {
+        pid: u32,
+    },
+    Inspect {
+        pid: u32,
+        what: &'static str,
+        errno: Errno,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamespaceProblem {
+    /// The target shares the helper's own user namespace (no `unshare --user`).
+    SameAsCaller,
+    /// A namespace that is not a direct child of ours (grandchild, sibling).
+    NotDirectChild,
+    /// A child of ours, but created by another user.
+    OwnedBy { uid: u32 },
+}
+
+/// An opened target process.
+#[derive(Debug)]
+pub struct Target {
+    dir: OwnedFd,
+    pid: u32,
+}
+
+impl Target {
+    pub fn open(spec: TargetSpec) -> Result<Option<Target>, TargetError> {
+        match spec {
+            TargetSpec::Unspecified => Ok(None),
+            TargetSpec::Pid(pid) => open_pid(pid).map(Some),
+            TargetSpec::Fd(fd) => open_fd(fd).map(Some),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    /// The owner of /proc/PID: the task's effective UID and GID, or root
+    /// when the task is not dumpable.
+    pub fn owner(&self) -> Result<(u32, u32), TargetError> {
+        let stat = fstat(&self.dir).map_err(|errno| self.inspect_error("/proc/PID", errno))?;
+        Ok((stat.st_uid, stat.st_gid))
+    }
+
+    fn inspect_error(&self, what: &'static str, errno: Errno) -> TargetError {
+        match errno {
+            Errno::ESRCH | Errno::ENOENT => TargetError::Exited { pid: self.pid },
+            errno => TargetError::Inspect {
+                pid: self.pid,
+                what,
+                errno,
+            },
+        }
+    }
+
+    /// The target's user namespace must be a direct child of ours, created
+    /// by the caller: anything else is not the caller's to map.
+    pub fn namespace_problem(
+        &self,
+        caller_uid: u32,
+    ) -> Result<Option<NamespaceProblem>, TargetError> {
+        let ns_flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        // ns/user is a magic link into nsfs, so O_NOFOLLOW cannot be used; the
+        // path is fixed and relative to the target's own directory.
+        let theirs = openat(&self.dir, "ns/user", ns_flags, Mode::empty())
+            .map_err(|errno| self.inspect_error("ns/user", errno))?;
+        let ours = openat(AT_FDCWD, "/proc/self/ns/user", ns_flags, Mode::empty())
+            .map_err(|errno| self.inspect_error("/proc/self/ns/user", errno))?;
+        let ours = fstat(&ours).map_err(|errno| self.inspect_error("/proc/self/ns/user", errno))?;
+        let same = |a: &FileStat, b: &FileStat| a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+        let their_stat = fstat(&theirs).map_err(|errno| self.inspect_error("ns/user", errno))?;
+        if same(&their_stat, &ours) {
+            return Ok(Some(NamespaceProblem::SameAsCaller));
+        }
+        let parent = match sys::user_namespace_parent(&theirs) {
+            Ok(parent) => parent,
+            // EPERM: the parent lies outside our namespace, so it is not ours.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                return Ok(Some(NamespaceProblem::NotDirectChild));
+            }
+            Err(e) => return Err(self.inspect_error("NS_GET_PARENT", io_errno(&e))),
+        };
+        let parent = fstat(&parent).map_err(|errno| self.inspect_error("NS_GET_PARENT", errno))?;
+        if !same(&parent, &ours) {
+            return Ok(Some(NamespaceProblem::NotDirectChild));
+        }
+        let owner = sys::user_namespace_owner(&theirs)
+            .map_err(|e| self.inspect_error("NS_GET_OWNER_UID", io_errno(&e)))?;
+        Ok((owner != caller_uid).then_some(NamespaceProblem::OwnedBy { uid: owner }))
+    }
+
+    /// Reads a small file in the target's directory (uid_map, setgroups, status).
+    pub fn read_file(&self, name: &str) -> Result<Vec<u8>, Errno> {
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+        let fd = openat(&self.dir, name, flags, Mode::empty())?;
+        let mut text = Vec::new();
+        std::fs::File::from(fd)
+            .read_to_end(&mut text)
+            .map_err(|e| io_errno(&e))?;
+        Ok(text)
+    }
+}
+
+pub fn io_errno(error: &std::io::Error) -> Errno {
+    Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn open_pid(pid: u32) -> Result<Target, TargetError> {
+    let path = format!("/proc/{pid}");
+    match openat(AT_FDCWD, path.as_str(), DIR_FLAGS, Mode::empty()) {
+        Ok(dir) => Ok(Target { dir, pid }),
+        Err(Errno::ENOENT | Errno::ESRCH) => Err(TargetError::NoSuchProcess { pid }),
+        Err(errno) => Err(TargetError::OpenFailed { pid, errno }),
+    }
+}
+
+fn open_fd(fd: i32) -> Result<Target, TargetError> {
+    let bad = |problem| TargetError::BadFd { fd, problem };
+    let inherited = sys::borrow_inherited_fd(fd).ok_or(bad(FdProblem::NotOpen))?;
+    let stat = fstat(inherited).map_err(|_| bad(FdProblem::NotOpen))?;
+    if SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR {
+        return open_proc_dir_fd(fd, inherited, &stat);
+    }
+    match pidfd_pid(fd) {
+        Some(pid) if pid > 0 => open_pidfd(fd, inherited, pid as u32),
+        Some(0) => Err(bad(FdProblem::PidfdForeign)),
+        Some(_) => Err(TargetError::Exited { pid: 0 }),
+        None => Err(bad(FdProblem::NotProcessHandle)),
+    }
+}
+
+/// A descriptor on a /proc/PID directory: it must be on the same procfs as
+/// /proc/self, be a process directory (has uid_map) and not a thread's.
+fn open_proc_dir_fd(
+    fd: i32,
+    inherited: BorrowedFd<'_>,
+    stat: &FileStat,
+) -> Result<Target, TargetError> {
+    let bad = |problem| TargetError::BadFd { fd, problem };
+    let on_procfs = fstatfs(inherited).is_ok_and(|fs| fs.filesystem_type() == PROC_SUPER_MAGIC);
+    let ours = nix::sys::stat::stat("/proc/self").map_err(|_| bad(FdProblem::NotProcfs))?;
+    if !on_procfs || ours.st_dev != stat.st_dev {
+        return Err(bad(FdProblem::NotProcfs));
+    }
+    // Our own descriptor on the same directory (O_PATH descriptors included).
+    let dir = openat(inherited, ".", DIR_FLAGS, Mode::empty()).map_err(|errno| match errno {
+        Errno::ESRCH | Errno::ENOENT => TargetError::Exited { pid: 0 },
+        _ => bad(FdProblem::NotProcessDirectory),
+    })?;
+    let is_entry = |name: &str, kind: SFlag| {
+        fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+            .is_ok_and(|s| SFlag::from_bits_truncate(s.st_mode & SFlag::S_IFMT.bits()) == kind)
+    };
+    if !is_entry("uid_map", SFlag::S_IFREG) {
+        return Err(bad(FdProblem::NotProcessDirectory));
+    }
+    if !is_entry("task", SFlag::S_IFDIR) {
+        return Err(bad(FdProblem::ThreadDirectory));
+    }
+    let target = Target { dir, pid: 0 };
+    let status = target
+        .read_file("status")
+        .map_err(|_| TargetError::Exited { pid: 0 })?;
+    let pid = status_field(&status, b"Pid:").ok_or(bad(FdProblem::NotProcessDirectory))?;
+    Ok(Target { pid, ..target })
+}
+
+/// A pidfd: resolve its PID from fdinfo, open /proc/PID, then prove with a
+/// null signal that the pidfd's process still exists, so the PID cannot have
+/// been reused between the two steps.
+fn open_pidfd(fd: i32, pidfd: BorrowedFd<'_>, pid: u32) -> Result<Target, TargetError> {
+    let target = open_pid(pid).map_err(|e| match e {
+        TargetError::NoSuchProcess { pid } => TargetError::Exited { pid },
+        other => other,
+    })?;
+    match sys::pidfd_probe(pidfd) {
+        Ok(()) => Ok(target),
+        // EPERM still proves the process exists.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(target),
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(TargetError::Exited { pid }),
+        Err(_) => Err(TargetError::BadFd {
+            fd,
+            problem: FdProblem::NotProcessHandle,
+        }),
+    }
+}
+
+/// The `Pid:` line of /proc/self/fdinfo/N, present only for pidfds:
+/// positive, 0 (not in our PID namespace) or -1 (exited).
+fn pidfd_pid(fd: i32) -> Option<i64> {
+    let path = format!("/proc/self/fdinfo/{fd}");
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+    let info = openat(AT_FDCWD, path.as_str(), flags, Mode::empty()).ok()?;
+    let mut text = Vec::new();
+    std::fs::File::from(info).read_to_end(&mut text).ok()?;
+    let line = text
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Pid:"))?;
+    let value = crate::subid::trim(line);
+    match value.strip_prefix(b"-") {
+        Some(b"1") => Some(-1),
+        Some(_) => None,
+        None => crate::number::parse_u32(value).map(i64::from),
+    }
+}
+
+/// A numeric field of /proc/PID/status.
+fn status_field(status: &[u8], key: &[u8]) -> Option<u32> {
+    let line = status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(key))?;
+    crate::number::parse_pid(crate::subid::trim(line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_fields() {
+        let status = b"Name:\tsleep\nTgid:\t42\nPid:\t42\nPPid:\t1\n";
+        assert_eq!(status_field(status, b"Pid:"), Some(42));
+        assert_eq!(status_field(status, b"Uid:"), None);
+    }
+
+    #[test]
+    fn own_process_by_pid_and_by_fd() {
+        let me = std::process::id();
+        let target = Target::open(TargetSpec::Pid(me)).unwrap().unwrap();
+        assert_eq!(target.pid(), me);
+        let proc_dir = std::fs::File::open(format!("/proc/{me}")).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&proc_dir);
+        let by_fd = Target::open(TargetSpec::Fd(fd)).unwrap().unwrap();
+        assert_eq!(by_fd.pid(), me);
+        assert_eq!(
+            by_fd.namespace_problem(nix::unistd::getuid().as_raw()),
+            Ok(Some(NamespaceProblem::SameAsCaller))
+        );
+    }
+
+    #[test]
+    fn bad_fds() {
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        assert_eq!(
+            Target::open(TargetSpec::Fd(fd)).unwrap_err(),
+            TargetError::BadFd {
+                fd,
+                problem: FdProblem::NotProcessHandle
+            }
+        );
+        let proc_root = std::fs::File::open("/proc").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&proc_root);
+        assert_eq!(
+            Target::open(TargetSpec::Fd(fd)).unwrap_err(),
+            TargetError::BadFd {
+                fd,
+                problem: FdProblem::NotProcessDirectory
+            }
+        );
+        let tmp = std::fs::File::open("/").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&tmp);
+        assert_eq!(
+            Target::open(TargetSpec::Fd(fd)).unwrap_err(),
+            TargetError::BadFd {
+                fd,
+                problem: FdProblem::NotProcfs
+            }
+        );
+        assert_eq!(
+            Target::open(TargetSpec::Fd(999_999)).unwrap_err(),
+            TargetError::BadFd {
+                fd: 999_999,
+                problem: FdProblem::NotOpen
+            }
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! The only writes the helpers make: /proc/PID/setgroups and the map file,
+//! each opened here, relative to the target's directory, after the drop.
+#![forbid(unsafe_code)]
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, openat};
+use nix::sys::stat::Mode;
+
+use crate::kind::IdKind;
+use crate::target::Target;
+
+/// What a failed write most likely means, found by looking, not guessing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteCause {
+    /// The map already has contents: a namespace's map can be written once.
+    AlreadyWritten,
+    /// The target exited meanwhile.
+    Exited,
+    /// setgroups cannot become `deny` once gid_map is written.
+    GidMapAlreadyWritten,
+    /// The kernel said EPERM/EACCES with the checks above all passed: a
+    /// security module is the remaining explanation; `apparmor` tells
+    /// whether AppArmor's userns restriction is switched on.
+    SecurityPolicy {
+        apparmor_restricts: bool,
+    },
+    Unexplained,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteError {
+    pub file: &'static str,
+    pub errno: Errno,
+    pub cause: WriteCause,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetgroupsOutcome {
+    AlreadyDeny,
+    Denied,
+    /// Kernels before 3.19 have no setgroups file; there is nothing to deny.
+    Unsupported,
+}
+
+const WRITE_FLAGS: OFlag = OFlag::O_WRONLY
+    .union(OFlag::O_CLOEXEC)
+    .union(OFlag::O_NOFOLLOW);
+
+fn write_once(target: &Target, file: &'static str, bytes: &[u8]) -> Result<(), Errno> {
+    let fd = openat(target.dir(), file, WRITE_FLAGS, Mode::empty())?;
+    // One write() at offset 0: the kernel takes a map only whole, only once.
+    match nix::unistd::write(&fd, bytes) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(Errno::EIO),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// CVE-2018-7169: a GID map granted only through the caller's own GID must
+/// not leave setgroups allowed, or the namespace could drop supplementary
+/// groups that negative ACLs rely on.
+pub fn deny_setgroups(target: &Target) -> Result<SetgroupsOutcome, WriteError> {
+    let fail = |errno, cause| WriteError {
+        file: "setgroups",
+        errno,
+        cause,
+    };
+    match target.read_file("setgroups") {
+        Ok(text) if text.trim_ascii() == b"deny" => return Ok(SetgroupsOutcome::AlreadyDeny),
+        Ok(_) => {}
+        Err(Errno::ENOENT) => return Ok(SetgroupsOutcome::Unsupported),
+        Err(errno) => return Err(fail(errno, diagnose(target, IdKind::Gid, errno))),
+    }
+    match write_once(target, "setgroups", b"deny") {
+        Ok(()) => Ok(SetgroupsOutcome::Denied),
+        Err(errno) => {
+            let cause = match diagnose(target, IdKind::Gid, errno) {
+                WriteCause::AlreadyWritten => WriteCause::GidMapAlreadyWritten,
+                other => other,
+            };
+            Err(fail(errno, cause))
+        }
+    }
+}
+
+pub fn write_map(target: &Target, kind: IdKind, map: &[u8]) -> Result<(), WriteError> {
+    write_once(target, kind.map_file(), map).map_err(|errno| WriteError {
+        file: kind.map_file(),
+        errno,
+        cause: diagnose(target, kind, errno),
+    })
+}
+
+fn diagnose(target: &Target, kind: IdKind, errno: Errno) -> WriteCause {
+    if matches!(errno, Errno::ESRCH) {
+        return WriteCause::Exited;
+    }
+    match target.read_file(kind.map_file()) {
+        Err(Errno::ESRCH | Errno::ENOENT) => return WriteCause::Exited,
+        Ok(text) if !text.is_empty() => return WriteCause::AlreadyWritten,
+        _ => {}
+    }
+    if matches!(errno, Errno::EPERM | Errno::EACCES) {
+        let apparmor_restricts =
+            std::fs::read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+                .is_ok_and(|v| v.trim_ascii() == b"1");
+        return WriteCause::SecurityPolicy { apparmor_restricts };
+    }
+    WriteCause::Unexplained
+}
