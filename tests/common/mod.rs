@@ -1,0 +1,450 @@
+//! End-to-end harness: the real binaries, installed setuid-root or with file
+//! capabilities, run as a fixture user inside a private mount namespace whose
+//! /etc is the fixture set (a read-only overlay over the real /etc), against
+//! a target process in a fresh user namespace. Nothing outside the namespace
+//! changes.
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// True when the privileged tests can run. Outside CI a non-root run skips
+/// with a visible message; under CI=true a skip would hide a failure, so it
+/// fails instead.
+pub fn privileged(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: needs root, and CI=true forbids skipping"
+    );
+    eprintln!("SKIPPED {test}: needs root (run the suite as root: packaging/test.sh)");
+    false
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Install {
+    Setuid,
+    Fcaps,
+}
+
+pub const BOTH: [Install; 2] = [Install::Setuid, Install::Fcaps];
+
+fn unique_dir(label: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-{}-{label}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+pub fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The binaries installed the given way, in a directory every user can reach.
+pub fn installed(install: Install) -> &'static Path {
+    static SETUID: OnceLock<PathBuf> = OnceLock::new();
+    static FCAPS: OnceLock<PathBuf> = OnceLock::new();
+    let cell = match install {
+        Install::Setuid => &SETUID,
+        Install::Fcaps => &FCAPS,
+    };
+    cell.get_or_init(|| {
+        let dir = unique_dir(&format!("{install:?}").to_lowercase());
+        for (name, path, cap) in [
+            (
+                "newuidmap",
+                env!("CARGO_BIN_EXE_newuidmap"),
+                "cap_setuid+ep",
+            ),
+            (
+                "newgidmap",
+                env!("CARGO_BIN_EXE_newgidmap"),
+                "cap_setgid+ep",
+            ),
+        ] {
+            let dest = dir.join(name);
+            fs::copy(path, &dest).unwrap();
+            run_ok(Command::new("chown").arg("root:root").arg(&dest));
+            match install {
+                Install::Setuid => run_ok(Command::new("chmod").arg("4755").arg(&dest)),
+                Install::Fcaps => {
+                    run_ok(Command::new("chmod").arg("0755").arg(&dest));
+                    run_ok(Command::new("setcap").arg(cap).arg(&dest));
+                }
+            }
+        }
+        dir
+    })
+}
+
+/// The target program (tests/e2e/target.c), compiled once.
+pub fn target_program() -> &'static Path {
+    static TARGET: OnceLock<PathBuf> = OnceLock::new();
+    TARGET.get_or_init(|| {
+        let dir = unique_dir("target");
+        let out = dir.join("target");
+        run_ok(
+            Command::new("cc")
+                .args(["-O2", "-Wall", "-o"])
+                .arg(&out)
+                .arg(Path::new(REPO).join("tests/e2e/target.c")),
+        );
+        out
+    })
+}
+
+/// Real user and group IDs of a process the harness starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub const ROOT: Ids = Ids { uid: 0, gid: 0 };
+pub const ALICE: Ids = Ids {
+    uid: 1000,
+    gid: 1000,
+};
+pub const BOB: Ids = Ids {
+    uid: 1001,
+    gid: 1001,
+};
+pub const CAROL: Ids = Ids {
+    uid: 1002,
+    gid: 1002,
+};
+pub const DAVE: Ids = Ids {
+    uid: 1003,
+    gid: 1003,
+};
+pub const ERIN: Ids = Ids {
+    uid: 1004,
+    gid: 1004,
+};
+pub const MALLORY: Ids = Ids {
+    uid: 1005,
+    gid: 1005,
+};
+/// A UID with no passwd entry in any fixture set.
+pub const NOBODY_KNOWS: Ids = Ids {
+    uid: 4242,
+    gid: 4242,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetShape {
+    /// `unshare --user`: the normal case.
+    NewUserns,
+    /// No new namespace at all.
+    Plain,
+    /// In a grandchild of the caller's namespace.
+    Nested,
+    /// A new namespace, then PR_SET_DUMPABLE 0.
+    Nondumpable,
+}
+
+/// One helper call and everything around it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub install: Install,
+    pub fixture: &'static str,
+    /// Files written into the fixture copy (name, contents) before mounting.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Shell run as root on the fixture copy (`$FIX`) before mounting.
+    pub prepare: String,
+    pub caller: Ids,
+    pub target_owner: Ids,
+    pub shape: TargetShape,
+    pub program: &'static str,
+    /// Arguments; `{pid}` is replaced by the target's PID. Passed as raw bytes.
+    pub args: Vec<Vec<u8>>,
+    /// Shell run as root after the target exists and before the call (`$T` is its PID).
+    pub before: String,
+    /// Shell run as the caller right before exec'ing the helper (`$T`, `$BIN`).
+    pub wrap: String,
+    /// Listen on /dev/log and collect what the helper logs.
+    pub audit: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub uid_map: String,
+    pub gid_map: String,
+    pub setgroups: String,
+    pub pid: String,
+    pub audit: String,
+    pub trace: String,
+}
+
+impl Outcome {
+    /// The map as "inner outer count" lines, whitespace normalised.
+    pub fn map(text: &str) -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+    pub fn uid_lines(&self) -> Vec<String> {
+        Self::map(&self.uid_map)
+    }
+    pub fn gid_lines(&self) -> Vec<String> {
+        Self::map(&self.gid_map)
+    }
+    /// Asserts a refusal: exit 1, nothing written, every stderr line prefixed.
+    pub fn assert_refused(&self, program: &str, context: &str) {
+        assert_eq!(self.status, 1, "{context}: expected exit 1\n{self:#?}");
+        assert!(
+            self.uid_map.trim().is_empty(),
+            "{context}: uid_map written\n{self:#?}"
+        );
+        assert!(
+            self.gid_map.trim().is_empty(),
+            "{context}: gid_map written\n{self:#?}"
+        );
+        assert!(!self.stderr.is_empty(), "{context}: no message\n{self:#?}");
+        for line in self.stderr.lines() {
+            assert!(
+                line.starts_with(&format!("{program}: ")),
+                "{context}: unprefixed line {line:?}\n{self:#?}"
+            );
+        }
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{context}: panic\n{self:#?}"
+        );
+    }
+}
+
+pub fn args(list: &[&str]) -> Vec<Vec<u8>> {
+    list.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+impl Case {
+    pub fn new(install: Install, program: &'static str, list: &[&str]) -> Case {
+        Case {
+            install,
+            fixture: "basic",
+            files: Vec::new(),
+            prepare: String::new(),
+            caller: ALICE,
+            target_owner: ALICE,
+            shape: TargetShape::NewUserns,
+            program,
+            args: args(list),
+            before: String::new(),
+            wrap: String::new(),
+            audit: false,
+        }
+    }
+
+    pub fn uid(install: Install, list: &[&str]) -> Case {
+        Case::new(install, "newuidmap", list)
+    }
+
+    pub fn gid(install: Install, list: &[&str]) -> Case {
+        Case::new(install, "newgidmap", list)
+    }
+
+    pub fn by(mut self, caller: Ids) -> Case {
+        self.caller = caller;
+        self.target_owner = caller;
+        self
+    }
+
+    pub fn fixture(mut self, name: &'static str) -> Case {
+        self.fixture = name;
+        self
+    }
+
+    pub fn file(mut self, name: &str, contents: &[u8]) -> Case {
+        self.files.push((name.to_string(), contents.to_vec()));
+        self
+    }
+
+    pub fn run(&self) -> Outcome {
+        let work = unique_dir("case");
+        let fix = work.join("fix");
+        let out = work.join("out");
+        fs::create_dir_all(&out).unwrap();
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
+        run_ok(
+            Command::new("cp")
+                .arg("-a")
+                .arg(Path::new(REPO).join("subid-fixtures").join(self.fixture))
+                .arg(&fix),
+        );
+        for (name, contents) in &self.files {
+            let path = fix.join(name);
+            let _ = fs::remove_file(&path);
+            fs::write(&path, contents).unwrap();
+        }
+        // Trusted by the helpers' rule regardless of the checkout's umask.
+        run_ok(Command::new("chown").arg("-hR").arg("root:root").arg(&fix));
+        run_ok(
+            Command::new("find")
+                .arg(&fix)
+                .args(["-type", "f", "-exec", "chmod", "0644", "{}", "+"]),
+        );
+        let script = self.script(&fix, &out);
+        fs::write(work.join("case.sh"), &script).unwrap();
+        let status = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "bash"])
+            .arg(work.join("case.sh"))
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "harness script failed ({status}); see {}",
+            work.display()
+        );
+        let read = |name: &str| fs::read_to_string(out.join(name)).unwrap_or_default();
+        let outcome = Outcome {
+            status: read("status").trim().parse().unwrap_or(-1),
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+            uid_map: read("uid_map"),
+            gid_map: read("gid_map"),
+            setgroups: read("setgroups").trim().to_string(),
+            pid: read("pid").trim().to_string(),
+            audit: read("audit"),
+            trace: read("trace"),
+        };
+        let _ = fs::remove_dir_all(&work);
+        outcome
+    }
+
+    fn script(&self, fix: &Path, out: &Path) -> String {
+        let bin = installed(self.install);
+        let shape = match self.shape {
+            TargetShape::NewUserns => "",
+            TargetShape::Plain => "--plain",
+            TargetShape::Nested => "--nested",
+            TargetShape::Nondumpable => "--nondumpable",
+        };
+        let helper_args: String = self
+            .args
+            .iter()
+            .map(|a| format!(" {}", quote_arg(a)))
+            .collect();
+        fs::write(
+            out.join("call.sh"),
+            format!(
+                "T=$1\nBIN={}\n{}\nexec \"$BIN/{}\"{helper_args}\n",
+                bin.display(),
+                self.wrap,
+                self.program
+            ),
+        )
+        .unwrap();
+        let as_user = |ids: Ids| {
+            format!(
+                "setpriv --reuid={} --regid={} --clear-groups --",
+                ids.uid, ids.gid
+            )
+        };
+        format!(
+            r#"set -u
+FIX={fix}; OUT={out}; BIN={bin}
+{prepare}
+mount -t overlay overlay -o lowerdir="$FIX":/etc /etc || {{ echo "overlay mount failed" >&2; exit 97; }}
+{audit}
+{target_user} {target} {shape} "$OUT/ready" &
+T=$!
+for i in $(seq 500); do [ -s "$OUT/ready" ] && break; sleep 0.01; done
+[ -s "$OUT/ready" ] || {{ echo "target did not start" >&2; exit 98; }}
+echo "$T" > "$OUT/pid"
+{before}
+{caller_user} bash "$OUT/call.sh" "$T" >"$OUT/stdout" 2>"$OUT/stderr"
+echo $? > "$OUT/status"
+cat /proc/$T/uid_map > "$OUT/uid_map" 2>/dev/null
+cat /proc/$T/gid_map > "$OUT/gid_map" 2>/dev/null
+cat /proc/$T/setgroups > "$OUT/setgroups" 2>/dev/null
+kill $T 2>/dev/null; wait $T 2>/dev/null
+{audit_stop}
+exit 0
+"#,
+            fix = fix.display(),
+            out = out.display(),
+            bin = bin.display(),
+            prepare = self.prepare,
+            audit = if self.audit { AUDIT_START } else { "" },
+            audit_stop = if self.audit { AUDIT_STOP } else { "" },
+            target_user = as_user(self.target_owner),
+            target = target_program().display(),
+            before = self.before,
+            caller_user = as_user(self.caller),
+        )
+    }
+}
+
+/// Inside the case's mount namespace, /dev becomes a tmpfs holding links to
+/// the real device nodes plus our own datagram socket at /dev/log.
+const AUDIT_START: &str = r#"mkdir -p "$OUT/realdev" && mount --bind /dev "$OUT/realdev" && mount -t tmpfs tmpfs /dev
+for n in null zero full random urandom tty pts ptmx shm; do ln -s "$OUT/realdev/$n" "/dev/$n"; done
+ln -s /proc/self/fd /dev/fd
+python3 -c '
+import socket, os, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log"); os.chmod("/dev/log", 0o666)
+open(sys.argv[1] + "/listening", "w").close()
+s.settimeout(0.2)
+with open(sys.argv[1] + "/audit", "ab") as f:
+    while not os.path.exists(sys.argv[1] + "/stop"):
+        try:
+            f.write(s.recv(65536) + b"\n"); f.flush()
+        except socket.timeout:
+            pass
+' "$OUT" &
+AUDIT=$!
+for i in $(seq 500); do [ -e "$OUT/listening" ] && break; sleep 0.01; done"#;
+
+const AUDIT_STOP: &str = r#"sleep 0.3; touch "$OUT/stop"; wait $AUDIT"#;
+
+/// Quotes an argument for bash; `{pid}` inside it becomes the target's PID.
+pub fn quote_arg(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut rest = bytes;
+    loop {
+        let at = rest.windows(5).position(|w| w == b"{pid}");
+        let (part, next) = match at {
+            Some(at) => (&rest[..at], Some(&rest[at + 5..])),
+            None => (rest, None),
+        };
+        out.push_str("$'");
+        for &b in part {
+            if b.is_ascii_alphanumeric() || b"._/:,+=-".contains(&b) {
+                out.push(char::from(b));
+            } else {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        out.push('\'');
+        match next {
+            Some(next) => {
+                out.push_str("\"$T\"");
+                rest = next;
+            }
+            None => return out,
+        }
+    }
+}
