@@ -97,6 +97,8 @@ struct Call {
     user: Option<String>,
     pid: Option<u32>,
     dry_run: bool,
+    /// The map as one line, `inner outer count` triplets separated by commas.
+    map: String,
 }
 
 impl Call {
@@ -107,6 +109,13 @@ impl Call {
             user: None,
             pid: None,
             dry_run: request.dry_run,
+            map: request
+                .map
+                .triplets()
+                .iter()
+                .map(|t| t.display())
+                .collect::<Vec<_>>()
+                .join(","),
         }
     }
 
@@ -179,7 +188,11 @@ impl Call {
                 self.pid.map_or_else(|| "?".to_string(), |p| p.to_string())
             );
             match lines.first() {
-                None => audit::log(program, Severity::Info, &format!("{who} granted")),
+                None => audit::log(
+                    program,
+                    Severity::Info,
+                    &format!("{who} granted map={}", self.map),
+                ),
                 Some(reason) => audit::log(
                     program,
                     Severity::Notice,
