@@ -250,9 +250,9 @@ fn audit_lines_for_grant_and_refusal() {
         case.audit = true;
         let out = case.run();
         assert_eq!(out.status, 0, "{install:?}: {out:#?}");
-        let expected = format!("<86>newuidmap[",);
+        let expected = "<86>newuidmap[";
         assert!(
-            out.audit.starts_with(&expected),
+            out.audit.starts_with(expected),
             "{install:?}: {:?}",
             out.audit
         );
