@@ -169,7 +169,7 @@ fn map_problem(error: &MapError) -> String {
             first,
             second,
         } => format!(
-            "triplets {} \"{}\" and {} \"{}\" overlap on the {} side; each ID may be mapped once",
+            "triplets {} \"{}\" and {} \"{}\" have overlapping {} ranges; each ID may be mapped once",
             first.0 + 1,
             first.1.display(),
             second.0 + 1,

@@ -91,8 +91,8 @@ pub enum Side {
 impl Side {
     pub fn word(self) -> &'static str {
         match self {
-            Side::Inner => "inside",
-            Side::Outer => "outside",
+            Side::Inner => "inner",
+            Side::Outer => "outer",
         }
     }
 }

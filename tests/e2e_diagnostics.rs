@@ -107,7 +107,7 @@ fn overlapping_triplets_are_named() {
         out.assert_refused("newuidmap", &format!("{install:?}"));
         assert!(
             out.stderr.contains(
-                "triplets 1 \"0 100000 10\" and 2 \"5 200000 10\" overlap on the inside side"
+                "triplets 1 \"0 100000 10\" and 2 \"5 200000 10\" have overlapping inner ranges"
             ),
             "{}",
             out.stderr
