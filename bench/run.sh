@@ -1,0 +1,165 @@
+#!/bin/bash
+# Benchmark of newuidmap/newgidmap (issue 8): ours vs shadow's vs a setuid floor.
+#
+#   sudo bench/run.sh [--quick] [--out FILE]
+#
+# Must run as root. Builds ours (cargo build --release), installs setuid-root
+# copies of ours, shadow's (Debian package uidmap) and a static no-op "floor"
+# in a temp dir, generates fixture passwd/group/subuid/subgid files, and runs
+# bench/driver.c as an unprivileged fixture user inside a private mount
+# namespace with the fixtures overlaid on /etc. The host's /etc is never
+# touched. Prints a markdown table (also written to FILE with --out).
+# --quick finishes within about a minute (fewer rounds, shadow's slowest
+# cases skipped); the full run takes about 10 minutes on 2 cores.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+
+FIX_USER=nidbench
+FIX_UID=4242
+FIX_GID=4343
+
+if [[ ${1:-} == --inner ]]; then
+    # --- inside the private mount namespace (root) ---------------------------
+    shift
+    WORK=$1 MODE=$2
+    RES=$WORK/results.tsv
+    mount -t overlay overlay -o "lowerdir=$WORK/etc:/etc" /etc
+    as_user() { setpriv --reuid="$FIX_UID" --regid="$FIX_GID" --clear-groups "$@"; }
+    B=$WORK/bin
+    # run_lat SIZE KEY KIND LINES ROUNDS SHADOW?(yes/no)
+    run_lat() {
+        local size=$1 key=$2 kind=$3 lines=$4 rounds=$5 with_shadow=$6
+        local shadow=$B/shadow-new${kind}map
+        [[ $with_shadow == yes ]] || shadow=-
+        printf '  %-3s %7s entries, key %-4s, %3s-line request: %3s rounds%s\n' \
+            "$kind" "$size" "$key" "$lines" "$rounds" \
+            "$([[ $with_shadow == yes ]] || echo ' (shadow skipped)')" >&2
+        as_user "$WORK/driver" lat "$kind" "$lines" "$rounds" \
+            "$kind:$size:$key:$lines" "$B/ours-new${kind}map" "$shadow" "$B/floor" >>"$RES"
+    }
+    sizes=(1 1000 100000 1000000)
+    for size in "${sizes[@]}"; do
+        for key in name uid; do
+            f=$WORK/subid/$size.$key
+            mount --bind "$f" /etc/subuid
+            mount --bind "$f" /etc/subgid
+            # Warm the page cache: the fixtures were just written, as on a
+            # real machine where the file is read on every container start.
+            cat /etc/subuid >/dev/null
+            if [[ $size == 1 && $key == name ]]; then
+                if [[ $MODE == quick ]]; then tsec=1 trounds=1; else tsec=2 trounds=5; fi
+                for npar in 2 16; do
+                    echo "  throughput, $npar parallel callers: $trounds x ${tsec}s per helper" >&2
+                    as_user "$WORK/driver" tput uid 2 "$npar" "$tsec" "$trounds" \
+                        "uid:$size:$key:2" "$B/ours-newuidmap" "$B/shadow-newuidmap" "$B/floor" >>"$RES"
+                done
+            fi
+            for kind in uid gid; do
+                for lines in 1 2 340; do
+                    shadow=yes
+                    if [[ $MODE == quick ]]; then
+                        case $size in
+                            1) r=31 ;;
+                            1000) r=11 ;;
+                            100000) r=3; [[ $lines == 340 ]] && r=1 ;;
+                            *) r=1; [[ $lines == 340 ]] && shadow=no ;;
+                        esac
+                        # gid at 1,000,000 costs shadow as much as uid; one kind is enough here.
+                        [[ $size == 1000000 && $kind == gid ]] && shadow=no
+                    else
+                        case $size in
+                            1|1000) r=101 ;;
+                            100000) r=15; [[ $lines == 340 ]] && r=7 ;;
+                            *) r=5; [[ $lines == 340 ]] && r=3 ;;
+                        esac
+                    fi
+                    run_lat "$size" "$key" "$kind" "$lines" "$r" "$shadow"
+                done
+            done
+            umount /etc/subgid
+            umount /etc/subuid
+        done
+    done
+    umount /etc
+    exit 0
+fi
+
+# --- outside: setup ------------------------------------------------------------
+MODE=full OUT=
+while (($#)); do
+    case $1 in
+        --quick) MODE=quick ;;
+        --out) OUT=$2; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $(id -u) == 0 ]] || { echo "run.sh: must run as root (it installs setuid copies and mounts fixtures in a private namespace)" >&2; exit 2; }
+for tool in cc unshare setpriv python3 cargo; do
+    command -v $tool >/dev/null || { echo "run.sh: $tool is missing" >&2; exit 2; }
+done
+[[ -x /usr/bin/newuidmap && -x /usr/bin/newgidmap ]] || {
+    echo "run.sh: shadow's helpers are missing: apt-get install uidmap" >&2; exit 2; }
+
+echo "building ours (cargo build --release)..." >&2
+(cd "$REPO" && cargo build --release --quiet --bin newuidmap --bin newgidmap)
+
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/newidmap-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+chmod 755 "$WORK"
+if findmnt -no OPTIONS -T "$WORK" | grep -qw nosuid; then
+    echo "run.sh: $WORK is on a nosuid filesystem; set TMPDIR elsewhere" >&2; exit 2
+fi
+mkdir -m 755 "$WORK/bin" "$WORK/etc" "$WORK/subid"
+B=$WORK/bin
+for k in uid gid; do
+    cp "$REPO/target/release/new${k}map" "$B/ours-new${k}map"
+    cp "/usr/bin/new${k}map" "$B/shadow-new${k}map"
+done
+cc -static -O2 -o "$B/floor" "$BENCH_DIR/floor.c" || {
+    echo "run.sh: static link failed: apt-get install libc6-dev" >&2; exit 2; }
+chown root:root "$B"/*
+chmod 4755 "$B"/*
+cc -static -O2 -Wall -o "$WORK/driver" "$BENCH_DIR/driver.c"
+chmod 755 "$WORK/driver"
+
+E=$WORK/etc
+cat >"$E/passwd" <<P
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+$FIX_USER:x:$FIX_UID:$FIX_GID:benchmark:/nonexistent:/usr/sbin/nologin
+P
+cat >"$E/group" <<G
+root:x:0:
+nogroup:x:65534:
+$FIX_USER:x:$FIX_GID:
+G
+printf 'passwd: files\ngroup: files\nshadow: files\n' >"$E/nsswitch.conf"
+if [[ -f /etc/login.defs ]]; then cp /etc/login.defs "$E/login.defs"; else : >"$E/login.defs"; fi
+echo "generating subid fixtures..." >&2
+# N-1 other users' entries, then the caller's (keyed by name or by UID) last.
+for size in 1 1000 100000 1000000; do
+    for key in name uid; do
+        owner=$FIX_USER; [[ $key == uid ]] && owner=$FIX_UID
+        awk -v n="$size" -v owner="$owner" 'BEGIN {
+            for (i = 1; i < n; i++) printf "u%d:%d:4096\n", i, 200000 + (i - 1) * 4096
+            printf "%s:10000:65536\n", owner }' >"$WORK/subid/$size.$key"
+    done
+done
+: >"$E/subuid"; : >"$E/subgid"
+chown -R root:root "$E" "$WORK/subid"
+chmod 644 "$E"/* "$WORK/subid"/*
+
+echo "running ($MODE) as $FIX_USER ($FIX_UID:$FIX_GID) in a private mount namespace..." >&2
+: >"$WORK/results.tsv"
+unshare -m --propagation private "$BENCH_DIR/run.sh" --inner "$WORK" "$MODE"
+
+shadow_version=$(dpkg-query -W -f='${Version}' uidmap 2>/dev/null || echo unknown)
+ours_version=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
+python3 "$BENCH_DIR/report.py" "$WORK/results.tsv" \
+    --mode "$MODE" --shadow-version "$shadow_version" --ours-version "$ours_version" \
+    ${OUT:+--out "$OUT"}
+if [[ -n ${KEEP_RESULTS:-} ]]; then cp "$WORK/results.tsv" "$KEEP_RESULTS"; fi
