@@ -11,6 +11,7 @@
 
 pub mod output;
 
+pub mod admin;
 pub mod audit;
 pub mod config;
 pub mod directory;

@@ -1,0 +1,455 @@
+//! Command line of `subid` (and of `getsubids` when invoked under that name).
+#![forbid(unsafe_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::check::{Accounts, check_file};
+use super::edit::{self, EditError};
+use super::report::{EXIT_USAGE, Report};
+use super::show::{self, Who};
+use super::{PROGRAM, Paths};
+use crate::directory::{SystemDirectory, UserDirectory};
+use crate::kind::IdKind;
+use crate::logindefs::LoginDefs;
+use crate::mapping::IdRange;
+use crate::number::parse_u32;
+use crate::output::{self, escape};
+
+const USAGE: &str = "\
+Usage: subid check [--format text|json] [FILE OPTIONS]
+       subid show [-g] [USER] [FILE OPTIONS]
+       subid add USER [--count N] [--uid-only|--gid-only] [FILE OPTIONS]
+       subid remove USER [START:COUNT] [--uid-only|--gid-only] [FILE OPTIONS]
+
+Check and edit /etc/subuid and /etc/subgid, the subordinate ID ranges that
+newuidmap and newgidmap enforce.
+
+  check    report syntax errors, lines shadow reads differently, duplicates,
+           overlaps between owners, unknown owners, ranges that include real
+           account IDs, and unsafe file permissions; exit 0 clean, 1 errors,
+           2 warnings only, 3 bad command line
+  show     print USER's ranges (default: you) as getsubids does; exit 1 if none
+  add      allocate the lowest free block of N IDs (default SUB_UID_COUNT)
+           between SUB_UID_MIN and SUB_UID_MAX in both files
+  remove   remove USER's entries (or only START:COUNT) from both files
+
+FILE OPTIONS (default: the files in /etc):
+  --root DIR          use DIR/etc/subuid, DIR/etc/subgid, ...
+  --subuid FILE  --subgid FILE  --passwd FILE  --login-defs FILE
+  --nsswitch FILE
+";
+
+const GETSUBIDS_USAGE: &str = "\
+Usage: getsubids [-g] user
+    list subuid ranges for user
+    pass -g to list subgid ranges
+";
+
+/// Options shared by the commands; each command says which it accepts.
+#[derive(Debug, Default)]
+struct Options {
+    root: Option<PathBuf>,
+    subuid: Option<PathBuf>,
+    subgid: Option<PathBuf>,
+    passwd: Option<PathBuf>,
+    login_defs: Option<PathBuf>,
+    nsswitch: Option<PathBuf>,
+    json: bool,
+    group: bool,
+    uid_only: bool,
+    gid_only: bool,
+    count: Option<u32>,
+    positional: Vec<OsString>,
+}
+
+impl Options {
+    fn paths(&self) -> Paths {
+        let mut paths = match &self.root {
+            Some(root) => Paths::under(root),
+            None => Paths::default(),
+        };
+        let set = |slot: &mut PathBuf, value: &Option<PathBuf>| {
+            if let Some(value) = value {
+                *slot = value.clone();
+            }
+        };
+        set(&mut paths.subuid, &self.subuid);
+        set(&mut paths.subgid, &self.subgid);
+        set(&mut paths.passwd, &self.passwd);
+        set(&mut paths.login_defs, &self.login_defs);
+        set(&mut paths.nsswitch, &self.nsswitch);
+        paths
+    }
+
+    fn kinds(&self) -> Vec<IdKind> {
+        match (self.uid_only, self.gid_only) {
+            (true, false) => vec![IdKind::Uid],
+            (false, true) => vec![IdKind::Gid],
+            _ => vec![IdKind::Uid, IdKind::Gid],
+        }
+    }
+}
+
+fn parse_options(args: &[OsString], accepted: &[&str]) -> Result<Options, String> {
+    let mut options = Options::default();
+    let mut args = args.iter();
+    let mut only_positional = false;
+    while let Some(arg) = args.next() {
+        let bytes = arg.as_bytes();
+        if only_positional || !bytes.starts_with(b"-") || bytes == b"-" {
+            options.positional.push(arg.clone());
+            continue;
+        }
+        if bytes == b"--" {
+            only_positional = true;
+            continue;
+        }
+        let (name, inline) = match bytes.iter().position(|&b| b == b'=') {
+            Some(at) if bytes.starts_with(b"--") => (
+                String::from_utf8_lossy(&bytes[..at]).into_owned(),
+                Some(OsStr::from_bytes(&bytes[at + 1..]).to_os_string()),
+            ),
+            _ => (String::from_utf8_lossy(bytes).into_owned(), None),
+        };
+        if !accepted.contains(&name.as_str()) {
+            return Err(format!("unknown option \"{}\"", escape(bytes)));
+        }
+        let takes_value = matches!(
+            name.as_str(),
+            "--root"
+                | "--subuid"
+                | "--subgid"
+                | "--passwd"
+                | "--login-defs"
+                | "--nsswitch"
+                | "--format"
+                | "--count"
+        );
+        let value = if takes_value {
+            match inline.or_else(|| args.next().cloned()) {
+                Some(value) => Some(value),
+                None => return Err(format!("{name} needs a value")),
+            }
+        } else if inline.is_some() {
+            return Err(format!("{name} takes no value"));
+        } else {
+            None
+        };
+        let path = || value.clone().map(PathBuf::from);
+        match name.as_str() {
+            "--root" => options.root = path(),
+            "--subuid" => options.subuid = path(),
+            "--subgid" => options.subgid = path(),
+            "--passwd" => options.passwd = path(),
+            "--login-defs" => options.login_defs = path(),
+            "--nsswitch" => options.nsswitch = path(),
+            "--format" => {
+                options.json = match value.as_ref().map(|v| v.as_bytes()) {
+                    Some(b"json") => true,
+                    Some(b"text") => false,
+                    _ => return Err("--format takes text or json".into()),
+                }
+            }
+            "--count" => {
+                let count = value
+                    .as_ref()
+                    .and_then(|v| parse_u32(v.as_bytes()))
+                    .filter(|&c| c > 0);
+                match count {
+                    Some(count) => options.count = Some(count),
+                    None => return Err("--count takes a decimal number of at least 1".into()),
+                }
+            }
+            "-g" => options.group = true,
+            "--uid-only" => options.uid_only = true,
+            "--gid-only" => options.gid_only = true,
+            _ => return Err(format!("unknown option \"{}\"", escape(bytes))),
+        }
+    }
+    if options.uid_only && options.gid_only {
+        return Err("--uid-only and --gid-only exclude each other".into());
+    }
+    Ok(options)
+}
+
+const FILE_OPTIONS: [&str; 6] = [
+    "--root",
+    "--subuid",
+    "--subgid",
+    "--passwd",
+    "--login-defs",
+    "--nsswitch",
+];
+
+fn accepted(extra: &[&'static str]) -> Vec<&'static str> {
+    FILE_OPTIONS.iter().chain(extra).copied().collect()
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    output::error_lines(
+        PROGRAM,
+        &[message.to_string(), "try 'subid --help'".to_string()],
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Entry point of the `subid` binary.
+pub fn main() -> ExitCode {
+    output::install_panic_hook(PROGRAM);
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let rest: Vec<OsString> = args.collect();
+    if Path::new(&argv0).file_name() == Some(OsStr::new("getsubids")) {
+        return getsubids(&rest);
+    }
+    let Some(command) = rest.first() else {
+        output::error_lines(PROGRAM, &["no command given".into()]);
+        output::to_stdout(USAGE.as_bytes());
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let args = &rest[1..];
+    match command.as_bytes() {
+        b"check" => check(args),
+        b"show" => show_command(args),
+        b"add" => add(args),
+        b"remove" => remove(args),
+        b"-h" | b"--help" | b"help" => {
+            output::to_stdout(USAGE.as_bytes());
+            ExitCode::SUCCESS
+        }
+        b"--version" => {
+            output::to_stdout(
+                format!("subid (newidmap) {}\n", env!("CARGO_PKG_VERSION")).as_bytes(),
+            );
+            ExitCode::SUCCESS
+        }
+        other => usage_error(&format!("unknown command \"{}\"", escape(other))),
+    }
+}
+
+fn check(args: &[OsString]) -> ExitCode {
+    let options = match parse_options(args, &accepted(&["--format"])) {
+        Ok(options) => options,
+        Err(message) => return usage_error(&message),
+    };
+    if !options.positional.is_empty() {
+        return usage_error("check takes no arguments besides options");
+    }
+    let paths = options.paths();
+    let mut report = Report::default();
+    let passwd = match std::fs::read(&paths.passwd) {
+        Ok(text) => text,
+        Err(e) => {
+            output::error_lines(
+                PROGRAM,
+                &[format!(
+                    "cannot read {}: {e}; owners and account IDs are not checked",
+                    paths.passwd.display()
+                )],
+            );
+            Vec::new()
+        }
+    };
+    let accounts = Accounts::from_passwd(&passwd);
+    let defs = LoginDefs::parse(&std::fs::read(&paths.login_defs).unwrap_or_default());
+    for kind in [IdKind::Uid, IdKind::Gid] {
+        let (summary, findings) = check_file(paths.subid(kind), kind, &accounts, &defs);
+        report.files.push(summary);
+        report.findings.extend(findings);
+    }
+    let text = if options.json {
+        report.render_json()
+    } else {
+        report.render_text()
+    };
+    output::to_stdout(text.as_bytes());
+    ExitCode::from(report.exit_status())
+}
+
+/// Resolves a user name to a UID: the `--passwd` file when one is given,
+/// NSS otherwise.
+fn uid_of(paths: &Paths, user: &[u8]) -> Option<u32> {
+    if paths.passwd_is_system() {
+        SystemDirectory.uid_by_name(user)
+    } else {
+        let text = std::fs::read(&paths.passwd).unwrap_or_default();
+        Accounts::from_passwd(&text).uid_of(user)
+    }
+}
+
+fn show_command(args: &[OsString]) -> ExitCode {
+    let options = match parse_options(args, &accepted(&["-g"])) {
+        Ok(options) => options,
+        Err(message) => return usage_error(&message),
+    };
+    if options.positional.len() > 1 {
+        return usage_error("show takes at most one user");
+    }
+    let paths = options.paths();
+    let kind = if options.group {
+        IdKind::Gid
+    } else {
+        IdKind::Uid
+    };
+    let user: Vec<u8> = match options.positional.first() {
+        Some(user) => user.as_bytes().to_vec(),
+        None => {
+            let uid = nix::unistd::getuid().as_raw();
+            match SystemDirectory.account_by_uid(uid) {
+                Ok(Some(account)) => account
+                    .name
+                    .unwrap_or_else(|| uid.to_string())
+                    .into_bytes(),
+                _ => uid.to_string().into_bytes(),
+            }
+        }
+    };
+    let who = Who::new(&user, uid_of(&paths, &user));
+    let (ranges, problems) = show::user_ranges(kind, &who, &paths);
+    let notes: Vec<String> = problems.iter().map(|p| p.message()).collect();
+    output::error_lines(PROGRAM, &notes);
+    if ranges.is_empty() {
+        output::error_lines(
+            PROGRAM,
+            &[format!(
+                "no subordinate {}s for \"{}\" in {}",
+                kind.upper(),
+                escape(&user),
+                paths.subid(kind).display()
+            )],
+        );
+        return ExitCode::FAILURE;
+    }
+    output::to_stdout(&show::render(&user, &ranges));
+    ExitCode::SUCCESS
+}
+
+/// shadow's getsubids, argument for argument: `[-g] user` or `-h`.
+fn getsubids(args: &[OsString]) -> ExitCode {
+    let usage = || {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), GETSUBIDS_USAGE.as_bytes());
+        ExitCode::FAILURE
+    };
+    let Some(first) = args.first() else {
+        return usage();
+    };
+    let (kind, owner) = if args.len() == 2 && first.as_bytes() == b"-g" {
+        (IdKind::Gid, &args[1])
+    } else if args.len() == 1 && first.as_bytes() == b"-h" {
+        return usage();
+    } else {
+        (IdKind::Uid, first)
+    };
+    let paths = Paths::default();
+    let user = owner.as_bytes();
+    let who = Who::new(user, uid_of(&paths, user));
+    let (ranges, _) = show::user_ranges(kind, &who, &paths);
+    if ranges.is_empty() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"Error fetching ranges\n");
+        return ExitCode::FAILURE;
+    }
+    output::to_stdout(&show::render(user, &ranges));
+    ExitCode::SUCCESS
+}
+
+fn edit_user(options: &Options) -> Result<String, String> {
+    let Some(user) = options.positional.first() else {
+        return Err("which user?".into());
+    };
+    user.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| "the user name is not valid UTF-8".into())
+}
+
+fn finish_edit(result: Result<Vec<String>, EditError>) -> ExitCode {
+    match result {
+        Ok(lines) => {
+            let mut text = lines.join("\n");
+            text.push('\n');
+            output::to_stdout(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(EditError(message)) => {
+            output::error_lines(PROGRAM, &[message]);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn add(args: &[OsString]) -> ExitCode {
+    let options = match parse_options(args, &accepted(&["--count", "--uid-only", "--gid-only"])) {
+        Ok(options) => options,
+        Err(message) => return usage_error(&message),
+    };
+    if options.positional.len() != 1 {
+        return usage_error("add takes exactly one user");
+    }
+    let user = match edit_user(&options) {
+        Ok(user) => user,
+        Err(message) => return usage_error(&message),
+    };
+    let paths = options.paths();
+    let result = edit::add(&paths, &user, options.count, &options.kinds()).map(|added| {
+        added
+            .iter()
+            .map(|(kind, range)| {
+                format!(
+                    "added {user}:{}:{} to {}",
+                    range.start(),
+                    range.count(),
+                    paths.subid(*kind).display()
+                )
+            })
+            .collect()
+    });
+    finish_edit(result)
+}
+
+fn remove(args: &[OsString]) -> ExitCode {
+    let options = match parse_options(args, &accepted(&["--uid-only", "--gid-only"])) {
+        Ok(options) => options,
+        Err(message) => return usage_error(&message),
+    };
+    if options.positional.is_empty() || options.positional.len() > 2 {
+        return usage_error("remove takes a user and optionally START:COUNT");
+    }
+    let user = match edit_user(&options) {
+        Ok(user) => user,
+        Err(message) => return usage_error(&message),
+    };
+    let range = match options.positional.get(1) {
+        None => None,
+        Some(text) => {
+            let mut parts = text.as_bytes().splitn(2, |&b| b == b':');
+            let start = parts.next().and_then(parse_u32);
+            let count = parts.next().and_then(parse_u32);
+            match start.zip(count).and_then(|(s, c)| IdRange::new(s, c)) {
+                Some(range) => Some(range),
+                None => {
+                    return usage_error(&format!(
+                        "\"{}\" is not a range: write START:COUNT, e.g. 100000:65536",
+                        escape(text.as_bytes())
+                    ));
+                }
+            }
+        }
+    };
+    let paths = options.paths();
+    let result = edit::remove(&paths, &user, range, &options.kinds()).map(|removed| {
+        removed
+            .iter()
+            .map(|(kind, line, range)| {
+                format!(
+                    "removed {user}:{}:{} (line {line}) from {}",
+                    range.start(),
+                    range.count(),
+                    paths.subid(*kind).display()
+                )
+            })
+            .collect()
+    });
+    finish_edit(result)
+}

@@ -1,0 +1,182 @@
+//! `subid show` and `getsubids`: a user's ranges from every configured source.
+//!
+//! Output is shadow's `getsubids` format, `N: USER START COUNT`, N from 0,
+//! USER exactly as given. An entry is the user's when its owner field is the
+//! user's name as given or the decimal UID that name resolves to (what
+//! getsubids and our helpers both accept). Only entries that parse are shown:
+//! lines the helpers ignore (count 0, hex, trailing blanks as shadow sees
+//! them...) would only mislead a client that maps what it is shown.
+//!
+//! Sources come from nsswitch.conf's `subid:` line through [`source_ranges`],
+//! the single place that will call NSS modules once `src/nss.rs` exists;
+//! until then a module source yields [`SourceError::Unsupported`].
+#![forbid(unsafe_code)]
+
+use std::io;
+use std::path::Path;
+
+use crate::kind::IdKind;
+use crate::mapping::IdRange;
+use crate::nsswitch::{SubidSource, subid_sources};
+use crate::number::push_decimal;
+use crate::subid::{Line, for_each_line, parse_line};
+
+use super::Paths;
+
+/// Whose ranges are wanted: the name as given, and the UID it resolves to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Who {
+    pub given: Vec<u8>,
+    pub uid_text: Option<Vec<u8>>,
+}
+
+impl Who {
+    pub fn new(given: &[u8], uid: Option<u32>) -> Who {
+        Who {
+            given: given.to_vec(),
+            uid_text: uid.map(|uid| {
+                let mut text = Vec::new();
+                push_decimal(&mut text, uid);
+                text
+            }),
+        }
+    }
+
+    pub fn owns(&self, owner: &[u8]) -> bool {
+        owner == self.given.as_slice() || self.uid_text.as_deref() == Some(owner)
+    }
+}
+
+/// The user's entries in one subid file, in file order; none if it is absent.
+pub fn file_ranges(path: &Path, who: &Who) -> io::Result<Vec<IdRange>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut ranges = Vec::new();
+    for_each_line(file, |_, raw| {
+        if let Ok(raw) = raw
+            && let Line::Entry { owner, range } = parse_line(raw)
+            && who.owns(owner)
+        {
+            ranges.push(range);
+        }
+    })?;
+    Ok(ranges)
+}
+
+#[derive(Debug)]
+pub enum SourceError {
+    /// An NSS module source; module support is not wired in yet.
+    Unsupported(String),
+    Read {
+        path: String,
+        error: io::Error,
+    },
+}
+
+impl SourceError {
+    pub fn message(&self) -> String {
+        match self {
+            SourceError::Unsupported(name) => format!(
+                "subid source \"{name}\" in nsswitch.conf is not supported yet; showing files only"
+            ),
+            SourceError::Read { path, error } => format!("cannot read {path}: {error}"),
+        }
+    }
+}
+
+/// The ranges one source grants `who`. The switch point for NSS modules.
+pub fn source_ranges(
+    source: &SubidSource,
+    kind: IdKind,
+    who: &Who,
+    paths: &Paths,
+) -> Result<Vec<IdRange>, SourceError> {
+    match source {
+        SubidSource::Files => {
+            let path = paths.subid(kind);
+            file_ranges(path, who).map_err(|error| SourceError::Read {
+                path: path.display().to_string(),
+                error,
+            })
+        }
+        SubidSource::Module(name) => Err(SourceError::Unsupported(name.clone())),
+    }
+}
+
+/// The configured sources: nsswitch.conf's `subid:` line, `files` by default.
+pub fn configured_sources(paths: &Paths) -> Vec<SubidSource> {
+    let text = std::fs::read(&paths.nsswitch).unwrap_or_default();
+    subid_sources(&text).0
+}
+
+/// Ranges from every source in order, and messages about sources that
+/// could not be asked. Files are always consulted when no source answers,
+/// as shadow falls back to files when a module is missing.
+pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> (Vec<IdRange>, Vec<SourceError>) {
+    let sources = configured_sources(paths);
+    let mut ranges = Vec::new();
+    let mut problems = Vec::new();
+    let mut files_asked = false;
+    for source in &sources {
+        files_asked |= *source == SubidSource::Files;
+        match source_ranges(source, kind, who, paths) {
+            Ok(found) => ranges.extend(found),
+            Err(e) => problems.push(e),
+        }
+    }
+    if !files_asked && !problems.is_empty() {
+        match source_ranges(&SubidSource::Files, kind, who, paths) {
+            Ok(found) => ranges.extend(found),
+            Err(e) => problems.push(e),
+        }
+    }
+    (ranges, problems)
+}
+
+/// `0: alice 100000 65536\n` lines, as getsubids prints them.
+pub fn render(user: &[u8], ranges: &[IdRange]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (index, range) in ranges.iter().enumerate() {
+        out.extend_from_slice(index.to_string().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(user);
+        out.push(b' ');
+        push_decimal(&mut out, range.start());
+        out.push(b' ');
+        push_decimal(&mut out, range.count());
+        out.push(b'\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_getsubids() {
+        let ranges = [
+            IdRange::new(100_000, 65_536).unwrap(),
+            IdRange::new(5, 1).unwrap(),
+        ];
+        assert_eq!(
+            render(b"alice", &ranges),
+            b"0: alice 100000 65536\n1: alice 5 1\n"
+        );
+    }
+
+    #[test]
+    fn owner_matching() {
+        let who = Who::new(b"alice", Some(1000));
+        assert!(who.owns(b"alice"));
+        assert!(who.owns(b"1000"));
+        assert!(!who.owns(b"alice2"));
+        assert!(!who.owns(b"01000"));
+        let numeric = Who::new(b"0", None);
+        assert!(numeric.owns(b"0"));
+        assert!(!numeric.owns(b"root"));
+    }
+}
