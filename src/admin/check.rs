@@ -293,7 +293,7 @@ impl Checker<'_> {
         {
             (
                 "line ends in a carriage return (DOS line ending): shadow ignores this line, newuidmap here honours it".to_string(),
-                "convert the file to Unix line endings (dos2unix)".to_string(),
+                "convert the file to Unix line endings with dos2unix".to_string(),
             )
         } else {
             (
@@ -397,7 +397,7 @@ impl Checker<'_> {
     }
 
     fn owner_text(&self, record: Record) -> String {
-        escape(&self.owners[record.owner as usize].text)
+        shown_owner(&self.owners[record.owner as usize].text)
     }
 
     fn key(&self, record: Record) -> u64 {
@@ -412,7 +412,7 @@ impl Checker<'_> {
             .map(|o| {
                 (
                     o.first_line,
-                    escape(&o.text),
+                    shown_owner(&o.text),
                     o.lines,
                     crate::number::parse_u32(&o.text).is_some(),
                 )
@@ -434,7 +434,10 @@ impl Checker<'_> {
                 "unknown-owner",
                 Some(line),
                 message,
-                format!("remove the stale entries (subid remove {name}) or create the account"),
+                format!(
+                    "remove the stale entries with subid remove {}, or create the account",
+                    shell_word(&name)
+                ),
             );
         }
     }
@@ -549,11 +552,10 @@ impl Checker<'_> {
                 first.line
             );
             let fix = format!(
-                "give one of them a free range: subid remove {} {}:{} && subid add {}",
-                self.owner_text(second),
+                "give one of them a free range: subid remove {0} {1}:{2} && subid add {0}",
+                shell_word(&self.owner_text(second)),
                 second.start,
                 second.count,
-                self.owner_text(second)
             );
             self.findings.push(Finding {
                 severity: Severity::Error,
@@ -581,24 +583,19 @@ impl Checker<'_> {
             };
             let mut parts = Vec::new();
             if reserved.is_some_and(|r| r.overlaps(range)) {
-                parts.push(format!(
-                    "{upper}_MIN..{upper}_MAX ({min}-{max}), where useradd allocates real {upper}s"
-                ));
+                parts.push(format!("{upper}_MIN..{upper}_MAX {min}-{max} (login.defs)"));
             }
             if let Some((id, name)) = self.accounts.first_id_in(self.kind, range) {
                 let whose = match self.kind {
-                    IdKind::Uid => format!("{upper} {id} of {}", escape(name.as_bytes())),
+                    IdKind::Uid => format!("{upper} {id} ({})", shown_owner(name.as_bytes())),
                     IdKind::Gid => {
-                        format!(
-                            "{upper} {id} (primary group of {})",
-                            escape(name.as_bytes())
-                        )
+                        format!("{upper} {id} (group of {})", shown_owner(name.as_bytes()))
                     }
                 };
                 parts.push(whose);
             }
             if !parts.is_empty() {
-                found.push((record, parts.join(" and ")));
+                found.push((record, parts.join(", ")));
             }
         }
         for (record, what) in found {
@@ -608,15 +605,42 @@ impl Checker<'_> {
                 "account-ids",
                 Some(record.line as usize),
                 format!(
-                    "{owner} {} includes {what}: the owner could act as those accounts (CVE-2024-56433)",
+                    "{owner} {} includes real account IDs: {what}; its owner could act as those accounts (CVE-2024-56433)",
                     span(record.start, record.count)
                 ),
                 format!(
-                    "move it above {upper}_MAX and all account IDs: subid remove {owner} {}:{} && subid add {owner}",
-                    record.start, record.count
+                    "move it above {upper}_MAX and every account ID: subid remove {0} {1}:{2} && subid add {0}",
+                    shell_word(&owner),
+                    record.start,
+                    record.count
                 ),
             );
         }
+    }
+}
+
+/// Longest owner name shown in full in a message.
+const SHOWN_OWNER: usize = 64;
+
+/// An owner field for a message: escaped, and cut short when very long.
+fn shown_owner(owner: &[u8]) -> String {
+    if owner.len() > SHOWN_OWNER {
+        format!("{}...", escape(&owner[..SHOWN_OWNER]))
+    } else {
+        escape(owner)
+    }
+}
+
+/// `text` as one shell word: as is when plain, single-quoted otherwise.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@'));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -725,7 +749,7 @@ pub fn check_metadata(path: &Path, file: &str, kind: IdKind) -> Vec<Finding> {
                     kind.upper()
                 ),
                 format!(
-                    "create it (touch {file} && chmod 644 {file}) or allocate ranges with subid add"
+                    "create it with touch {file} && chmod 644 {file}, or allocate ranges with subid add"
                 ),
             ));
             return found;

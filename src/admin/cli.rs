@@ -299,10 +299,7 @@ fn show_command(args: &[OsString]) -> ExitCode {
         None => {
             let uid = nix::unistd::getuid().as_raw();
             match SystemDirectory.account_by_uid(uid) {
-                Ok(Some(account)) => account
-                    .name
-                    .unwrap_or_else(|| uid.to_string())
-                    .into_bytes(),
+                Ok(Some(account)) => account.name.unwrap_or_else(|| uid.to_string()).into_bytes(),
                 _ => uid.to_string().into_bytes(),
             }
         }

@@ -95,7 +95,10 @@ impl Report {
         let files: Vec<String> = self
             .files
             .iter()
-            .map(|f| format!("{} ({} entries)", f.file, f.entries))
+            .map(|f| {
+                let word = if f.entries == 1 { "entry" } else { "entries" };
+                format!("{} ({} {word})", f.file, f.entries)
+            })
             .collect();
         let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
         if errors + warnings == 0 {
