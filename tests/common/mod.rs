@@ -448,3 +448,133 @@ pub fn quote_arg(bytes: &[u8]) -> String {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Issue 7 (real clients and packages): scripted scenes.
+//
+// A `Scene` is a fixture /etc (a copy of a fixture set, optionally with files
+// replaced) and a work directory. `Scene::run` runs a bash script as root in
+// private mount and PID namespaces (so every process a client leaves behind,
+// such as podman's pause process, dies with the scene) where /etc is the
+// fixture overlay. The script can call `as_user UID GID PATH CMD...`, which
+// runs CMD as that user with a clean environment, a private HOME and
+// XDG_RUNTIME_DIR and the given PATH.
+
+/// Subordinate ranges without the deliberately odd lines of `basic`
+/// (`alice:0:0`, `alice:7:x`): podman, buildah and rootlesskit read
+/// /etc/subuid themselves and pass every entry on, count-0 ones included.
+pub const CLEAN_SUBIDS: &str = "alice:100000:65536\nbob:165536:65536\n";
+
+/// Output of a scene's script.
+#[derive(Clone, Debug, Default)]
+pub struct SceneOutput {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub struct Scene {
+    pub work: PathBuf,
+    pub fix: PathBuf,
+}
+
+impl Scene {
+    pub fn new(label: &str, fixture: &str, files: &[(&str, &str)]) -> Scene {
+        let work = unique_dir(label);
+        let fix = work.join("fix");
+        run_ok(
+            Command::new("cp")
+                .arg("-a")
+                .arg(Path::new(REPO).join("subid-fixtures").join(fixture))
+                .arg(&fix),
+        );
+        for (name, contents) in files {
+            let path = fix.join(name);
+            let _ = fs::remove_file(&path);
+            fs::write(&path, contents).unwrap();
+        }
+        run_ok(Command::new("chown").arg("-hR").arg("root:root").arg(&fix));
+        run_ok(
+            Command::new("find")
+                .arg(&fix)
+                .args(["-type", "f", "-exec", "chmod", "0644", "{}", "+"]),
+        );
+        Scene { work, fix }
+    }
+
+    pub fn run(&self, script: &str) -> SceneOutput {
+        let full = format!(
+            r#"set -u
+WORK={work}; FIX={fix}
+mount -t overlay overlay -o lowerdir="$FIX":/etc /etc || {{ echo "overlay mount failed" >&2; exit 97; }}
+as_user() {{
+  local uid=$1 gid=$2 path=$3; shift 3
+  local home; home=$(mktemp -d "$WORK/home.XXXXXX")
+  mkdir -p "$home/run"; chown -R "$uid:$gid" "$home"; chmod 0700 "$home" "$home/run"
+  setpriv --reuid="$uid" --regid="$gid" --clear-groups -- \
+    env -i HOME="$home" XDG_RUNTIME_DIR="$home/run" PATH="$path" LANG=C.UTF-8 "$@"
+}}
+{script}
+"#,
+            work = self.work.display(),
+            fix = self.fix.display(),
+        );
+        let path = self.work.join("scene.sh");
+        fs::write(&path, full).unwrap();
+        let out = Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "bash",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        SceneOutput {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.work);
+    }
+}
+
+/// The absolute path of a program on the root PATH, if installed.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ]
+    .iter()
+    .map(|dir| Path::new(dir).join(name))
+    .find(|p| p.is_file())
+}
+
+/// True when `program` is installed. Otherwise says so; under CI=true a
+/// missing package is a failure, because packaging/test.sh installs it.
+pub fn tool_present(test: &str, program: &str, package: &str) -> bool {
+    if find_program(program).is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: {program} is not installed (Debian package {package}; packaging/test.sh installs it) and CI=true forbids skipping"
+    );
+    eprintln!(
+        "SKIPPED {test}: {program} is not installed (apt-get install {package}, or run packaging/test.sh)"
+    );
+    false
+}

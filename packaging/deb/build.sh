@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Build the Debian package from a staged tree with dpkg-deb (no debhelper,
+# no cargo-deb: nothing to compile beyond the project itself).
+#
+#   packaging/deb/build.sh [--binaries DIR] [--out DIR] [--fast]
+#
+# --binaries DIR  take newuidmap, newgidmap (and subid, if there) from DIR
+#                 instead of running `cargo build --release --locked`
+# --out DIR       where to write newidmap_VERSION_ARCH.deb (default target/debian)
+# --fast          gzip -1 instead of xz (for tests that build throwaway packages)
+#
+# Prints the path of the package on the last line of stdout.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+bindir="" out="$repo/target/debian" compress=(-Zxz)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --binaries) bindir="${2:?--binaries needs a directory}"; shift 2 ;;
+    --out) out="${2:?--out needs a directory}"; shift 2 ;;
+    --fast) compress=(-Zgzip -z1); shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build.sh: unknown argument: $1" >&2; exit 1 ;;
+  esac
+done
+
+if [ -z "$bindir" ]; then
+  cargo build --release --locked --quiet
+  bindir="$repo/target/release"
+fi
+for b in newuidmap newgidmap; do
+  [ -x "$bindir/$b" ] || { echo "build.sh: $bindir/$b not found" >&2; exit 1; }
+done
+
+version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+license=$(sed -n 's/^license *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+repository=$(sed -n 's/^repository *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+debversion="$version-1"
+arch=$(dpkg --print-architecture)
+# Reproducible: every timestamp comes from the last commit.
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/newidmap-deb.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+root="$stage/root"
+install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/doc/newidmap"
+
+# The helpers ship 0755 without privilege; postinst adds the file capability
+# (or, where the filesystem cannot store one, the setuid bit).
+for b in newuidmap newgidmap subid; do
+  [ -x "$bindir/$b" ] || continue
+  install -m 0755 "$bindir/$b" "$root/usr/bin/$b"
+done
+if command -v strip >/dev/null; then
+  strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root"/usr/bin/* 2>/dev/null || true
+fi
+
+for page in packaging/man/*.[18]; do
+  [ -e "$page" ] || continue
+  name=${page##*/} section=${page##*.}
+  [ "$name" = subid.8 ] && [ ! -e "$root/usr/bin/subid" ] && continue
+  install -d -m 0755 "$root/usr/share/man/man$section"
+  gzip -9n <"$page" >"$root/usr/share/man/man$section/$name.gz"
+  chmod 0644 "$root/usr/share/man/man$section/$name.gz"
+done
+
+# copyright (machine-readable, DEP-5) and a Debian changelog entry.
+{
+  echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+  echo "Upstream-Name: newidmap"
+  [ -n "$repository" ] && echo "Source: $repository"
+  echo
+  echo "Files: *"
+  echo "Copyright: newidmap contributors"
+  echo "License: ${license:-LicenseRef-unspecified}"
+  if [ -z "$license" ]; then
+    echo " The upstream project has not declared a licence yet (Cargo.toml has no"
+    echo " license field). Do not redistribute this package until it does."
+  else
+    echo " See the licence texts shipped with the upstream source."
+  fi
+} >"$root/usr/share/doc/newidmap/copyright"
+date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
+cat >"$stage/changelog.Debian" <<EOF
+newidmap ($debversion) unstable; urgency=medium
+
+  * Package upstream release $version: memory-safe newuidmap/newgidmap.
+
+ -- newidmap maintainers <newidmap@packages.invalid>  $date
+EOF
+gzip -9n <"$stage/changelog.Debian" >"$root/usr/share/doc/newidmap/changelog.Debian.gz"
+chmod 0644 "$root/usr/share/doc/newidmap/"*
+
+install -m 0755 packaging/deb/postinst "$root/DEBIAN/postinst"
+
+depends="libc6"
+if command -v dpkg-shlibdeps >/dev/null; then
+  # dpkg-shlibdeps wants a source tree; give it a minimal one.
+  mkdir -p "$stage/src/debian"
+  printf 'Source: newidmap\n\nPackage: newidmap\nArchitecture: any\n' >"$stage/src/debian/control"
+  shlibs=$(cd "$stage/src" && dpkg-shlibdeps -O "$root"/usr/bin/* 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+  [ -n "$shlibs" ] && depends="$shlibs"
+fi
+size=$(du -k -s --apparent-size --exclude=DEBIAN "$root" | cut -f1)
+
+sed -e "s/@VERSION@/$debversion/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" \
+    -e "s/@SIZE@/$size/" packaging/deb/control.in >"$root/DEBIAN/control"
+if [ -n "$repository" ]; then
+  sed -i "/^Description:/i Homepage: $repository" "$root/DEBIAN/control"
+fi
+(cd "$root" && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
+find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+
+mkdir -p "$out"
+deb="$out/newidmap_${debversion}_${arch}.deb"
+dpkg-deb --root-owner-group "${compress[@]}" --build "$root" "$deb" >/dev/null
+echo "$deb"

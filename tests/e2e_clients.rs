@@ -1,0 +1,270 @@
+//! Issue 7: the real clients get the full mapping through our helpers.
+//!
+//! Each case runs as root in private mount and PID namespaces whose /etc is
+//! the `basic` fixture set with plain subordinate ranges (alice, UID 1000,
+//! owns 100000:65536 in both files), then runs the client as alice. Our
+//! helpers are found either first on PATH, with shadow's /usr/bin copies
+//! masked by /bin/false so that only ours can succeed, or bind-mounted over
+//! /usr/bin/newuidmap and /usr/bin/newgidmap. Every case also checks which
+//! helper the client sees and, where Debian's uidmap package is installed,
+//! that shadow's helpers produce the same maps for the same client.
+mod common;
+
+use common::*;
+
+/// Run inside the client's user namespace: both maps, labelled.
+const PRINT: &str = "'echo uid_map; cat /proc/self/uid_map; echo gid_map; cat /proc/self/gid_map'";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    /// Ours first on PATH; /usr/bin copies masked.
+    Path,
+    /// Ours bind-mounted over /usr/bin/newuidmap and /usr/bin/newgidmap.
+    UsrBin,
+    /// Shadow's helpers from Debian's uidmap package, untouched (reference).
+    Shadow,
+}
+
+#[derive(Debug)]
+struct Run {
+    helper: String,
+    uid: Vec<String>,
+    gid: Vec<String>,
+    out: SceneOutput,
+}
+
+fn lines(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+const FULL: [&str; 2] = ["0 1000 1", "1 100000 65536"];
+
+/// True when Debian's uidmap package provides /usr/bin/newuidmap.
+fn shadow_installed() -> bool {
+    std::process::Command::new("dpkg-query")
+        .args(["-S", "/usr/bin/newuidmap"])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("uidmap:"))
+        .unwrap_or(false)
+}
+
+/// Runs `client` (shell words, `$PRINT` available) as alice.
+fn run_client(install: Install, via: Via, label: &str, client: &str) -> Run {
+    let scene = Scene::new(
+        label,
+        "basic",
+        &[("subuid", CLEAN_SUBIDS), ("subgid", CLEAN_SUBIDS)],
+    );
+    let bin = installed(install);
+    let via_word = match via {
+        Via::Path => "path",
+        Via::UsrBin => "usrbin",
+        Via::Shadow => "shadow",
+    };
+    let script = format!(
+        r#"BIN={bin}; VIA={via_word}; PRINT={PRINT}
+P=/usr/sbin:/usr/bin:/sbin:/bin
+case $VIA in
+  path)
+    for f in newuidmap newgidmap; do
+      [ -e /usr/bin/$f ] && {{ mount --bind /bin/false /usr/bin/$f || exit 96; }}
+    done
+    P="$BIN:$P" ;;
+  usrbin)
+    for f in newuidmap newgidmap; do
+      mount --bind "$BIN/$f" /usr/bin/$f || exit 96
+    done ;;
+esac
+h=$(as_user 1000 1000 "$P" sh -c 'command -v newuidmap')
+echo "helper: $h $(as_user 1000 1000 "$P" newuidmap --version 2>/dev/null | head -n1)"
+as_user 1000 1000 "$P" {client}
+"#,
+        bin = bin.display(),
+    );
+    let out = scene.run(&script);
+    let mut helper = String::new();
+    let (mut uid, mut gid) = (Vec::new(), Vec::new());
+    let mut section = 0;
+    for line in out.stdout.lines() {
+        if let Some(h) = line.strip_prefix("helper: ") {
+            helper = h.to_string();
+        } else if line == "uid_map" {
+            section = 1;
+        } else if line == "gid_map" {
+            section = 2;
+        } else if !line.trim().is_empty() {
+            let norm = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            match section {
+                1 => uid.push(norm),
+                2 => gid.push(norm),
+                _ => {}
+            }
+        }
+    }
+    Run {
+        helper,
+        uid,
+        gid,
+        out,
+    }
+}
+
+/// The client, run through ours (both install modes, each requested `via`),
+/// must succeed with `expected` as both maps; through shadow's helpers (when
+/// installed) it must produce the same.
+fn check_client(test: &str, vias: &[Via], client: &str, expected: &[&str]) {
+    let expected = lines(expected);
+    for install in BOTH {
+        for &via in vias {
+            let via = if via == Via::UsrBin && !std::path::Path::new("/usr/bin/newuidmap").exists()
+            {
+                eprintln!(
+                    "{test}: /usr/bin/newuidmap does not exist (uidmap not installed), so nothing to bind over; using PATH"
+                );
+                Via::Path
+            } else {
+                via
+            };
+            let run = run_client(install, via, test, client);
+            let ctx = format!("{test} {install:?} via {via:?}: {run:#?}");
+            assert_eq!(run.out.status, 0, "{ctx}");
+            assert!(run.helper.contains("(newidmap)"), "not our helper: {ctx}");
+            let bin = installed(install);
+            match via {
+                Via::Path => assert!(
+                    run.helper
+                        .starts_with(&format!("{}/newuidmap ", bin.display())),
+                    "{ctx}"
+                ),
+                _ => assert!(run.helper.starts_with("/usr/bin/newuidmap "), "{ctx}"),
+            }
+            assert_eq!(run.uid, expected, "uid_map: {ctx}");
+            assert_eq!(run.gid, expected, "gid_map: {ctx}");
+        }
+    }
+    if shadow_installed() {
+        let run = run_client(Install::Setuid, Via::Shadow, test, client);
+        assert_eq!(run.out.status, 0, "{test} with shadow's helpers: {run:#?}");
+        assert!(
+            !run.helper.contains("newidmap"),
+            "{test}: reference run used ours: {run:#?}"
+        );
+        assert_eq!(
+            (run.uid.clone(), run.gid.clone()),
+            (expected.clone(), expected.clone()),
+            "{test}: shadow's helpers give a different map: {run:#?}"
+        );
+    } else {
+        eprintln!("{test}: uidmap (shadow) not installed; no reference comparison");
+    }
+}
+
+#[test]
+fn util_linux_unshare_map_auto() {
+    let test = "util_linux_unshare_map_auto";
+    if !privileged(test) || !tool_present(test, "unshare", "util-linux") {
+        return;
+    }
+    // util-linux 2.38 maps the caller to 0 and the first subordinate block
+    // from 1 on, shortened by one so the namespace has 65536 IDs in total.
+    check_client(
+        test,
+        &[Via::Path],
+        "unshare --user --map-auto --map-root-user sh -c \"$PRINT\"",
+        &["0 1000 1", "1 100000 65535"],
+    );
+    check_client(
+        test,
+        &[Via::Path],
+        "unshare --user --map-auto sh -c \"$PRINT\"",
+        &["0 100000 65536"],
+    );
+}
+
+#[test]
+fn util_linux_unshare_map_users_and_groups() {
+    let test = "util_linux_unshare_map_users_and_groups";
+    if !privileged(test) || !tool_present(test, "unshare", "util-linux") {
+        return;
+    }
+    // 2.38 syntax: --map-users=<outer>,<inner>,<count>.
+    check_client(
+        test,
+        &[Via::Path],
+        "unshare --user --map-root-user --map-users=100000,1,65536 --map-groups=100000,1,65536 sh -c \"$PRINT\"",
+        &FULL,
+    );
+    check_client(
+        test,
+        &[Via::Path],
+        "unshare --user --map-users=100000,0,65536 --map-groups=100000,0,65536 sh -c \"$PRINT\"",
+        &["0 100000 65536"],
+    );
+}
+
+#[test]
+fn podman_unshare() {
+    let test = "podman_unshare";
+    if !privileged(test) || !tool_present(test, "podman", "podman") {
+        return;
+    }
+    // No image, network or cgroup needed: `podman unshare` only sets up the
+    // rootless user namespace (and its pause process, which dies with the
+    // scene's PID namespace). vfs storage avoids fuse-overlayfs.
+    check_client(
+        test,
+        &[Via::Path, Via::UsrBin],
+        "podman --storage-driver vfs unshare sh -c \"$PRINT\"",
+        &FULL,
+    );
+}
+
+#[test]
+fn rootlesskit_host_network() {
+    let test = "rootlesskit_host_network";
+    if !privileged(test) || !tool_present(test, "rootlesskit", "rootlesskit") {
+        return;
+    }
+    check_client(
+        test,
+        &[Via::Path],
+        "rootlesskit --net=host sh -c \"$PRINT\"",
+        &FULL,
+    );
+}
+
+#[test]
+fn lxc_usernsexec() {
+    let test = "lxc_usernsexec";
+    if !privileged(test) || !tool_present(test, "lxc-usernsexec", "lxc") {
+        return;
+    }
+    // Explicit maps, as LXC's own tools pass them...
+    check_client(
+        test,
+        &[Via::Path],
+        "lxc-usernsexec -m b:0:1000:1 -m b:1:100000:65536 -- sh -c \"$PRINT\"",
+        &FULL,
+    );
+    // ...and the default: the caller's first subordinate ranges from 0.
+    check_client(
+        test,
+        &[Via::Path],
+        "lxc-usernsexec -- sh -c \"$PRINT\"",
+        &["0 100000 65536"],
+    );
+}
+
+#[test]
+fn buildah_unshare() {
+    let test = "buildah_unshare";
+    if !privileged(test) || !tool_present(test, "buildah", "buildah") {
+        return;
+    }
+    check_client(
+        test,
+        &[Via::Path],
+        "buildah --storage-driver vfs unshare sh -c \"$PRINT\"",
+        &FULL,
+    );
+}
