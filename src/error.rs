@@ -38,10 +38,15 @@ pub struct RefusalReport {
     pub user: String,
     pub owned: Vec<OwnedEntry>,
     pub broken: Vec<BrokenLine>,
-    /// Extra owned ranges from NSS modules, with the module name.
+    /// Extra owned ranges from NSS modules, with the module's library name
+    /// (`libsubid_sss.so`).
     pub module_ranges: Vec<(String, IdRange)>,
-    /// Modules that were configured but could not answer.
+    /// Libraries of modules that were configured but could not answer.
     pub unavailable_modules: Vec<String>,
+    /// Where ranges were looked for, in order (`/etc/subuid`,
+    /// `libsubid_sss.so`), when /etc/nsswitch.conf names a module; empty
+    /// for the usual files-only configuration.
+    pub sources: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -298,6 +303,13 @@ fn namespace_lines(kind: IdKind, pid: u32, problem: NamespaceProblem) -> Vec<Str
         NamespaceProblem::OwnedBy { uid } => vec![format!(
             "the user namespace of process {pid} was created by UID {uid}, not by you"
         )],
+        NamespaceProblem::NotDumpable => vec![
+            format!("process {pid} is not dumpable, so its user namespace cannot be inspected or mapped as you"),
+            "map the namespace before the process calls prctl(PR_SET_DUMPABLE, 0) or execs a setuid or file-capability program".into(),
+        ],
+        NamespaceProblem::Unreachable => vec![format!(
+            "process {pid} is in a user namespace you may not inspect: it was created by another user, or it is not below your own user namespace"
+        )],
     }
 }
 
@@ -344,19 +356,41 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
     )];
     let user = &report.user;
     let total = report.owned.len() + report.module_ranges.len();
+    let with_modules = !report.sources.is_empty();
+    let files_used = !with_modules || report.sources.iter().any(|s| s == path);
     if total == 0 {
-        lines.push(format!("{user} has no subordinate {upper}s in {path}"));
-        lines.push(format!(
-            "an administrator can add some with: usermod {} 100000-165535 {user} (or: subid add {user})",
-            kind.usermod_option()
-        ));
+        if with_modules {
+            lines.push(format!(
+                "{user} has no subordinate {upper}s in {}",
+                report.sources.join(" or ")
+            ));
+        } else {
+            lines.push(format!("{user} has no subordinate {upper}s in {path}"));
+        }
+        if files_used {
+            lines.push(format!(
+                "an administrator can add some with: usermod {} 100000-165535 {user} (or: subid add {user})",
+                kind.usermod_option()
+            ));
+        } else {
+            lines.push(format!(
+                "subordinate {upper}s come from {}: they are assigned in that identity service (e.g. FreeIPA), not here",
+                report.sources.join(" and ")
+            ));
+        }
     } else {
         const SHOWN: usize = 6;
         let mut listed: Vec<String> = report
             .owned
             .iter()
             .take(SHOWN)
-            .map(|e| format!("{} line {}", range_text(e.range), e.line))
+            .map(|e| {
+                if with_modules {
+                    format!("{} {path} line {}", range_text(e.range), e.line)
+                } else {
+                    format!("{} line {}", range_text(e.range), e.line)
+                }
+            })
             .collect();
         listed.extend(
             report
@@ -396,7 +430,7 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
     }
     for module in &report.unavailable_modules {
         lines.push(format!(
-            "note: the subid module {module} was unavailable, so its ranges were not consulted"
+            "note: the subid module {module} was unavailable, so its ranges were not consulted (see the warning above)"
         ));
     }
     lines

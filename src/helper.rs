@@ -13,15 +13,17 @@ use std::process::ExitCode;
 use caps::CapsHashSet;
 
 use crate::audit::{self, Severity};
-use crate::config::{self, LOGIN_DEFS};
+use crate::config::{self, LOGIN_DEFS, NSSWITCH_CONF};
 use crate::directory::{Account, SystemDirectory, UserDirectory};
 use crate::error::{Failure, OwnershipMismatch, RefusalReport, usage_line};
 use crate::kind::IdKind;
 use crate::logindefs::LoginDefs;
 use crate::mapping::{IdRange, ValidMap};
+use crate::nss::{self, Module};
+use crate::nsswitch::{SubidSource, subid_sources};
 use crate::output::{self, escape};
 use crate::owned::{OwnedScan, OwnerKey, scan_aliases, scan_direct};
-use crate::policy::{Coverage, Decision, decide};
+use crate::policy::{Coverage, Decision, Grant, decide};
 use crate::privilege::{self, RealIds};
 use crate::request::{self, Command, MapRequest};
 use crate::target::Target;
@@ -151,10 +153,10 @@ impl Call {
             IdKind::Uid => self.ids.uid,
             IdKind::Gid => self.ids.gid,
         };
-        let decision = decide_map(kind, &request.map, own_id, &account, &directory)?;
+        let (decision, notes) = decide_map(kind, &request.map, own_id, &account, &directory)?;
         let deny_setgroups = kind == IdKind::Gid && decision.needs_setgroups_deny();
         let Some(target) = target.filter(|_| !request.dry_run) else {
-            print_dry_run(kind, &request.map, deny_setgroups);
+            print_dry_run(kind, &request.map, deny_setgroups, &notes);
             return Ok(());
         };
         privilege::raise_kept(&keep).map_err(Failure::Privilege)?;
@@ -253,33 +255,168 @@ fn grant_aux_group_subids() -> Result<bool, Failure> {
     Ok(LoginDefs::parse(&text).grant_aux_group_subids)
 }
 
-/// Reads the caller's subordinate ranges and decides. The fast pass finds
-/// entries keyed by the caller's name or UID; only if that leaves the map
-/// refused are other owners resolved (two accounts sharing a UID).
+/// The caller's subordinate ranges, from every source consulted so far.
+#[derive(Default)]
+struct Gathered {
+    /// Where ranges were looked for, in nsswitch.conf order.
+    sources: Vec<String>,
+    /// True when nsswitch.conf names a module (otherwise the output stays
+    /// exactly as for the files-only configuration).
+    with_modules: bool,
+    files: OwnedScan,
+    /// (library, range) from modules.
+    modules: Vec<(String, IdRange)>,
+    /// Libraries that could not answer.
+    unavailable: Vec<String>,
+}
+
+impl Gathered {
+    fn coverage(&self) -> Coverage {
+        let mut ranges = self.files.ranges();
+        ranges.extend(self.modules.iter().map(|(_, r)| *r));
+        Coverage::new(&ranges)
+    }
+
+    /// Which sources grant part of `outer`, for the dry run.
+    fn granted_by(&self, kind: IdKind, outer: IdRange) -> Vec<String> {
+        let mut by: Vec<String> = self
+            .files
+            .entries
+            .iter()
+            .filter(|e| e.range.overlaps(outer))
+            .map(|e| format!("{} line {}", kind.subid_path(), e.line))
+            .collect();
+        for (library, range) in &self.modules {
+            if range.overlaps(outer) && !by.contains(library) {
+                by.push(library.clone());
+            }
+        }
+        by
+    }
+
+    fn unavailable(&mut self, kind: IdKind, library: &str, why: &str) {
+        crate::say!(
+            kind.program(),
+            "warning: subid module {library} unavailable: {why}; using the other sources"
+        );
+        if !self.unavailable.iter().any(|l| l == library) {
+            self.unavailable.push(library.to_string());
+        }
+    }
+}
+
+/// True when more sources cannot change the outcome: allowed, and (for
+/// newgidmap) already allowed through a subordinate range, so setgroups
+/// stays as it is.
+fn settled(kind: IdKind, result: &Result<Decision, crate::policy::Refusal>) -> bool {
+    match result {
+        Ok(decision) => kind == IdKind::Uid || !decision.needs_setgroups_deny(),
+        Err(_) => false,
+    }
+}
+
+/// The most `has_range` questions asked of one module whose listing failed.
+const MAX_HAS_RANGE_QUERIES: usize = 1024;
+
+/// Reads the caller's subordinate ranges from the sources named in
+/// /etc/nsswitch.conf (`subid:`; none means /etc/subuid or /etc/subgid
+/// only) and decides. A triplet is allowed when the union of what all
+/// sources grant covers it. Sources are consulted in order and the rest
+/// skipped once the outcome cannot change. In the file, the fast pass finds
+/// entries keyed by the caller's name or UID; only if the map is still
+/// refused are other owners resolved (two accounts sharing a UID). Modules
+/// are asked by user name with `list_owner_ranges`; a module whose listing
+/// fails is asked `has_range` for each part still uncovered at the end.
+///
+/// Returns the decision and, when modules are configured, one comment line
+/// per triplet saying which source granted it (for the dry run).
 fn decide_map(
     kind: IdKind,
     map: &ValidMap,
     own_id: u32,
     account: &Account,
     directory: &dyn UserDirectory,
-) -> Result<Decision, Failure> {
+) -> Result<(Decision, Vec<String>), Failure> {
     let path = kind.subid_path();
     let read_error = |e: std::io::Error| Failure::SubidRead {
         path,
         errno: crate::target::io_errno(&e),
     };
+    let text = config::read_config(NSSWITCH_CONF).map_err(Failure::Config)?;
+    let (sources, problems) = subid_sources(&text);
+    for problem in &problems {
+        crate::say!(
+            kind.program(),
+            "warning: {NSSWITCH_CONF}: ignoring subid source \"{}\" (not a module name)",
+            escape(&problem.text)
+        );
+    }
     let key = OwnerKey::new(account.name.as_deref(), account.uid);
-    let mut file = config::open_config(path).map_err(Failure::Config)?;
-    let mut scan = match file.as_mut() {
-        Some(file) => scan_direct(&mut *file, &key).map_err(read_error)?,
-        None => OwnedScan::default(),
+    // Modules are asked by name, as shadow does; a name that cannot be
+    // matched exactly (not UTF-8) is never sent.
+    let owner = account
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty() && !n.contains('\0'));
+    let mut gathered = Gathered {
+        with_modules: sources.iter().any(|s| matches!(s, SubidSource::Module(_))),
+        ..Gathered::default()
     };
-    let first = decide(map, own_id, &Coverage::new(&scan.ranges()));
-    let refusal = match first {
-        Ok(decision) => return Ok(decision),
-        Err(refusal) => refusal,
-    };
-    if let Some(file) = file.as_mut() {
+    let mut file = None;
+    let mut fallback: Vec<Module> = Vec::new();
+    let mut result = decide(map, own_id, &Coverage::default());
+    for source in &sources {
+        match source {
+            SubidSource::Files => {
+                gathered.sources.push(path.to_string());
+                let mut opened = config::open_config(path).map_err(Failure::Config)?;
+                if let Some(opened) = opened.as_mut() {
+                    gathered.files = scan_direct(&mut *opened, &key).map_err(read_error)?;
+                }
+                file = opened;
+            }
+            SubidSource::Module(name) => {
+                let library = nss::library_name(name);
+                gathered.sources.push(library.clone());
+                let Some(owner) = owner else {
+                    gathered.unavailable(kind, &library, "your user name is not valid UTF-8");
+                    continue;
+                };
+                let module = match Module::load(name) {
+                    Ok(module) => module,
+                    Err(error) => {
+                        gathered.unavailable(kind, &library, &error.describe());
+                        continue;
+                    }
+                };
+                match module.list(owner, kind) {
+                    Ok(listing) => {
+                        for (start, count) in &listing.ignored {
+                            crate::say!(
+                                kind.program(),
+                                "warning: {library} listed start {start} count {count}, which is not a valid {} range; ignored",
+                                kind.word()
+                            );
+                        }
+                        gathered
+                            .modules
+                            .extend(listing.ranges.into_iter().map(|r| (library.clone(), r)));
+                    }
+                    Err(error) if error.is_unavailable() => {
+                        gathered.unavailable(kind, &library, &error.describe());
+                    }
+                    Err(_) => fallback.push(module),
+                }
+            }
+        }
+        result = decide(map, own_id, &gathered.coverage());
+        if settled(kind, &result) {
+            break;
+        }
+    }
+    if result.is_err()
+        && let Some(file) = file.as_mut()
+    {
         let wanted: Vec<IdRange> = map
             .triplets()
             .iter()
@@ -288,28 +425,111 @@ fn decide_map(
         file.seek(SeekFrom::Start(0)).map_err(read_error)?;
         let aliases = scan_aliases(&mut *file, &key, &wanted, directory).map_err(read_error)?;
         if !aliases.is_empty() {
-            scan.entries.extend(aliases);
-            scan.entries.sort_by_key(|e| e.line);
-            if let Ok(decision) = decide(map, own_id, &Coverage::new(&scan.ranges())) {
-                return Ok(decision);
+            gathered.files.entries.extend(aliases);
+            gathered.files.entries.sort_by_key(|e| e.line);
+            result = decide(map, own_id, &gathered.coverage());
+        }
+    }
+    if !settled(kind, &result)
+        && let Some(owner) = owner
+    {
+        for module in &fallback {
+            ask_has_range(kind, map, owner, module, &mut gathered);
+        }
+        result = decide(map, own_id, &gathered.coverage());
+    }
+    match result {
+        Ok(decision) => {
+            let notes = if gathered.with_modules {
+                grant_notes(kind, map, &decision, &gathered)
+            } else {
+                Vec::new()
+            };
+            Ok((decision, notes))
+        }
+        Err(refusal) => Err(Failure::Refused(Box::new(RefusalReport {
+            refusal,
+            user: display_name(account),
+            owned: gathered.files.entries,
+            broken: gathered.files.broken,
+            module_ranges: gathered.modules,
+            unavailable_modules: gathered.unavailable,
+            sources: if gathered.with_modules {
+                gathered.sources
+            } else {
+                Vec::new()
+            },
+        }))),
+    }
+}
+
+/// Fallback for a module whose listing failed: asks `has_range` for each
+/// part of each outer range that no source covers yet. Only whole parts
+/// can be granted this way (the ABI has no "how much of this").
+fn ask_has_range(
+    kind: IdKind,
+    map: &ValidMap,
+    owner: &str,
+    module: &Module,
+    gathered: &mut Gathered,
+) {
+    let library = module.library().to_string();
+    crate::say!(
+        kind.program(),
+        "warning: {library} could not list your ranges; asking it about each requested range"
+    );
+    let mut asked = 0;
+    for triplet in map.triplets() {
+        let Some(outer) = triplet.outer_range() else {
+            continue;
+        };
+        for gap in gathered.coverage().uncovered(outer) {
+            if asked == MAX_HAS_RANGE_QUERIES {
+                return;
+            }
+            asked += 1;
+            match module.has_range(owner, gap, kind) {
+                Ok(true) => gathered.modules.push((library.clone(), gap)),
+                Ok(false) => {}
+                Err(error) => {
+                    gathered.unavailable(kind, &library, &error.describe());
+                    return;
+                }
             }
         }
     }
-    let refusal = decide(map, own_id, &Coverage::new(&scan.ranges()))
-        .err()
-        .unwrap_or(refusal);
-    Err(Failure::Refused(Box::new(RefusalReport {
-        refusal,
-        user: display_name(account),
-        owned: scan.entries,
-        broken: scan.broken,
-        module_ranges: Vec::new(),
-        unavailable_modules: Vec::new(),
-    })))
 }
 
-fn print_dry_run(kind: IdKind, map: &ValidMap, deny_setgroups: bool) {
+/// `# triplet N (i o c): granted by ...` for each triplet.
+fn grant_notes(
+    kind: IdKind,
+    map: &ValidMap,
+    decision: &Decision,
+    gathered: &Gathered,
+) -> Vec<String> {
+    map.triplets()
+        .iter()
+        .zip(&decision.grants)
+        .enumerate()
+        .map(|(index, (triplet, grant))| {
+            let by = match (grant, triplet.outer_range()) {
+                (Grant::Subordinate, Some(outer)) => gathered.granted_by(kind, outer).join(" + "),
+                _ => format!("your own {}", kind.upper()),
+            };
+            format!(
+                "# triplet {} ({}): granted by {by}\n",
+                index + 1,
+                triplet.display()
+            )
+        })
+        .collect()
+}
+
+fn print_dry_run(kind: IdKind, map: &ValidMap, deny_setgroups: bool, notes: &[String]) {
     let mut text = map.render();
+    for note in notes {
+        text.extend_from_slice(note.as_bytes());
+    }
     if kind == IdKind::Gid {
         let note: &[u8] = if deny_setgroups {
             b"# setgroups: deny (only your own GID is mapped)\n"

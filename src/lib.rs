@@ -20,6 +20,7 @@ pub mod helper;
 pub mod kind;
 pub mod logindefs;
 pub mod mapping;
+pub mod nss;
 pub mod nsswitch;
 pub mod number;
 pub mod owned;

@@ -71,3 +71,200 @@ pub fn borrow_inherited_fd(fd: i32) -> Option<std::os::fd::BorrowedFd<'static>> 
     // descriptors it did not open, so it stays valid for the process's life.
     open.then(|| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
 }
+
+// ---------------------------------------------------------------------------
+// libsubid NSS modules (issue 5): dlopen/dlsym and calls into shadow's
+// module ABI. src/nss.rs is the safe layer above; nothing else uses these.
+//
+// The ABI, from shadow's lib/prototypes.h (struct subid_nss_ops),
+// libsubid/subid.h and lib/nss.c, checked against SSSD's
+// src/sss_client/subid/sss_subid.c:
+//   enum subid_status { SUCCESS = 0, UNKNOWN_USER = 1, ERROR_CONN = 2, ERROR = 3 };
+//   enum subid_type { ID_TYPE_UID = 1, ID_TYPE_GID = 2 };
+//   struct subid_range { unsigned long start; unsigned long count; };
+//   enum subid_status shadow_subid_has_range(const char *owner,
+//       unsigned long start, unsigned long count, enum subid_type, bool *result);
+//   enum subid_status shadow_subid_list_owner_ranges(const char *owner,
+//       enum subid_type, struct subid_range **ranges, int *count);
+//   enum subid_status shadow_subid_find_subid_owners(unsigned long id,
+//       enum subid_type, uid_t **uids, int *count);
+//   void shadow_subid_free(void *ptr);
+// The owner is the user NAME. The array from list_owner_ranges is allocated
+// by the module and owned by the caller; shadow_subid_free is the module's
+// deallocator for it (SSSD's and shadow's test module call free()).
+// Enums cross the boundary as C int; `bool *` is written as one byte and
+// read as u8, so a module storing some other byte cannot make a Rust bool
+// invalid.
+
+use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
+
+/// `struct subid_range`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawSubidRange {
+    start: c_ulong,
+    count: c_ulong,
+}
+
+type HasRangeFn = unsafe extern "C" fn(*const c_char, c_ulong, c_ulong, c_int, *mut u8) -> c_int;
+type ListOwnerRangesFn =
+    unsafe extern "C" fn(*const c_char, c_int, *mut *mut RawSubidRange, *mut c_int) -> c_int;
+type FreeFn = unsafe extern "C" fn(*mut c_void);
+
+/// Why a module could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubidLoadError {
+    /// dlopen failed; the loader's message.
+    Open(String),
+    /// A required symbol is missing; its name and the loader's message.
+    Symbol(String, String),
+}
+
+/// A loaded module with its entry points resolved. The library is opened
+/// with RTLD_NODELETE and never closed: the helper is short-lived, and a
+/// module's code must stay mapped while anything it returned is in use.
+pub struct SubidModule {
+    has_range: HasRangeFn,
+    list_owner_ranges: ListOwnerRangesFn,
+    free: FreeFn,
+}
+
+fn take_dlerror() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated string valid until the
+    // next dl* call on this thread; it is copied before any other dl* call.
+    let message = unsafe { libc::dlerror() };
+    if message.is_null() {
+        "unknown error".into()
+    } else {
+        // SAFETY: non-null, NUL-terminated (see above).
+        unsafe { CStr::from_ptr(message) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl SubidModule {
+    /// dlopen(`library`, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) and resolve
+    /// the four symbols shadow requires. `library` must be a bare file name
+    /// (no slash) so the loader's own search rules apply; in a setuid or
+    /// file-capability process those ignore LD_LIBRARY_PATH.
+    pub fn load(library: &CStr) -> Result<SubidModule, SubidLoadError> {
+        if library.to_bytes().contains(&b'/') {
+            return Err(SubidLoadError::Open("not a bare library name".into()));
+        }
+        // SAFETY: clears any stale error state; no pointer is involved.
+        unsafe { libc::dlerror() };
+        // SAFETY: `library` is a valid NUL-terminated string. Loading runs the
+        // module's constructors: that is the point of the call, and the module
+        // comes from the loader's trusted search path.
+        let handle = unsafe {
+            libc::dlopen(
+                library.as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE,
+            )
+        };
+        if handle.is_null() {
+            return Err(SubidLoadError::Open(take_dlerror()));
+        }
+        let symbol = |name: &'static CStr| -> Result<*mut c_void, SubidLoadError> {
+            // SAFETY: clears the error state before the lookup.
+            unsafe { libc::dlerror() };
+            // SAFETY: `handle` is a live handle from dlopen (never closed) and
+            // `name` is NUL-terminated.
+            let address = unsafe { libc::dlsym(handle, name.as_ptr()) };
+            if address.is_null() {
+                Err(SubidLoadError::Symbol(
+                    name.to_string_lossy().into_owned(),
+                    take_dlerror(),
+                ))
+            } else {
+                Ok(address)
+            }
+        };
+        let has_range = symbol(c"shadow_subid_has_range")?;
+        let list_owner_ranges = symbol(c"shadow_subid_list_owner_ranges")?;
+        // Never called; required because shadow requires it, so a module
+        // shadow would reject is rejected here too.
+        symbol(c"shadow_subid_find_subid_owners")?;
+        let free = symbol(c"shadow_subid_free")?;
+        // SAFETY: the symbols are the module's exported functions with the
+        // prototypes above (shadow's ABI); a data pointer from dlsym is
+        // converted to the matching function pointer type, as POSIX allows.
+        unsafe {
+            Ok(SubidModule {
+                has_range: std::mem::transmute::<*mut c_void, HasRangeFn>(has_range),
+                list_owner_ranges: std::mem::transmute::<*mut c_void, ListOwnerRangesFn>(
+                    list_owner_ranges,
+                ),
+                free: std::mem::transmute::<*mut c_void, FreeFn>(free),
+            })
+        }
+    }
+
+    /// shadow_subid_list_owner_ranges: on SUCCESS the (start, count) pairs as
+    /// the module gave them, else the status code.
+    pub fn list_owner_ranges(&self, owner: &CStr, id_type: u32) -> Result<Vec<(u64, u64)>, i32> {
+        let mut ranges: *mut RawSubidRange = std::ptr::null_mut();
+        let mut count: c_int = 0;
+        // SAFETY: `owner` is NUL-terminated and outlives the call; the two out
+        // pointers point to live locals of the declared types.
+        let status = unsafe {
+            (self.list_owner_ranges)(owner.as_ptr(), id_type as c_int, &mut ranges, &mut count)
+        };
+        if status != 0 {
+            // On failure the array (if any) is not ours to free: shadow
+            // ignores it too. At worst a few bytes leak in a short-lived process.
+            return Err(status);
+        }
+        let Ok(len) = usize::try_from(count) else {
+            return Err(3);
+        };
+        if len == 0 {
+            if !ranges.is_null() {
+                // SAFETY: the caller owns a returned array; the module's own
+                // free releases it.
+                unsafe { (self.free)(ranges.cast()) };
+            }
+            return Ok(Vec::new());
+        }
+        if ranges.is_null() {
+            return Err(3);
+        }
+        // SAFETY: on SUCCESS the module returned an array of `count` elements
+        // of struct subid_range, which we copy before freeing it once.
+        let pairs = unsafe { std::slice::from_raw_parts(ranges, len) }
+            .iter()
+            .map(|r| (r.start, r.count))
+            .collect();
+        // SAFETY: as above; the array is not used after this.
+        unsafe { (self.free)(ranges.cast()) };
+        Ok(pairs)
+    }
+
+    /// shadow_subid_has_range: on SUCCESS the answer, else the status code.
+    pub fn has_range(
+        &self,
+        owner: &CStr,
+        start: u64,
+        count: u64,
+        id_type: u32,
+    ) -> Result<bool, i32> {
+        let mut result: u8 = 0;
+        // SAFETY: `owner` is NUL-terminated and outlives the call; `result`
+        // is a live byte, the size of C's bool.
+        let status = unsafe {
+            (self.has_range)(
+                owner.as_ptr(),
+                start as c_ulong,
+                count as c_ulong,
+                id_type as c_int,
+                &mut result,
+            )
+        };
+        if status == 0 {
+            Ok(result != 0)
+        } else {
+            Err(status)
+        }
+    }
+}
