@@ -67,6 +67,14 @@ pub enum NamespaceProblem {
     NotDirectChild,
     /// A child of ours, but created by another user.
     OwnedBy { uid: u32 },
+    /// The kernel would not let the caller open the target's ns/user
+    /// (ptrace read access) because the target is not dumpable.
+    NotDumpable,
+    /// The kernel would not let the caller open the target's ns/user
+    /// although the target is the caller's and dumpable: its namespace is
+    /// outside the caller's reach (created by another user, or not below the
+    /// caller's own namespace, e.g. a sibling), so it cannot be theirs to map.
+    Unreachable,
 }
 
 /// An opened target process.
@@ -120,8 +128,26 @@ impl Target {
         let ns_flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
         // ns/user is a magic link into nsfs, so O_NOFOLLOW cannot be used; the
         // path is fixed and relative to the target's own directory.
-        let theirs = openat(&self.dir, "ns/user", ns_flags, Mode::empty())
-            .map_err(|errno| self.inspect_error("ns/user", errno))?;
+        let theirs = match openat(&self.dir, "ns/user", ns_flags, Mode::empty()) {
+            Ok(fd) => fd,
+            // Opening ns/user needs ptrace read access, which the caller lacks
+            // for a non-dumpable process, or for one whose namespace is
+            // neither the caller's nor below a namespace the caller owns. The
+            // map files of a non-dumpable task are root's (its directory
+            // still shows its effective UID), which tells the two apart.
+            Err(Errno::EACCES | Errno::EPERM) => {
+                let (dir_uid, _) = self.owner()?;
+                let map_uid = fstatat(&self.dir, "uid_map", AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .map_err(|errno| self.inspect_error("uid_map", errno))?
+                    .st_uid;
+                return Ok(Some(if map_uid == dir_uid {
+                    NamespaceProblem::Unreachable
+                } else {
+                    NamespaceProblem::NotDumpable
+                }));
+            }
+            Err(errno) => return Err(self.inspect_error("ns/user", errno)),
+        };
         let ours = openat(AT_FDCWD, "/proc/self/ns/user", ns_flags, Mode::empty())
             .map_err(|errno| self.inspect_error("/proc/self/ns/user", errno))?;
         let ours = fstat(&ours).map_err(|errno| self.inspect_error("/proc/self/ns/user", errno))?;

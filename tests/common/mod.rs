@@ -450,6 +450,123 @@ pub fn quote_arg(bytes: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Issue 3 (adversarial matrix, privilege order): helpers appended here.
+// ---------------------------------------------------------------------------
+
+/// A shared library whose constructor prints `LD_PRELOAD-LOADED` on stderr:
+/// if a helper's stderr ever shows it, the loader honoured LD_PRELOAD.
+pub fn preload_library() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = unique_dir("preload");
+        let src = dir.join("preload.c");
+        fs::write(
+            &src,
+            "#include <unistd.h>\n\
+             __attribute__((constructor)) static void loaded(void) {\n\
+             static const char m[] = \"LD_PRELOAD-LOADED\\n\";\n\
+             (void)!write(2, m, sizeof m - 1);\n}\n",
+        )
+        .unwrap();
+        let out = dir.join("libpreload.so");
+        run_ok(
+            Command::new("cc")
+                .args(["-shared", "-fPIC", "-O2", "-o"])
+                .arg(&out)
+                .arg(&src),
+        );
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o755)).unwrap();
+        out
+    })
+}
+
+impl Outcome {
+    /// A refusal as the adversarial matrix expects it: exit 1, nothing on
+    /// stdout, maps and setgroups as they were (`maps` is the expected
+    /// (uid_map, gid_map) text, normally empty), every stderr line prefixed
+    /// and free of raw control or non-ASCII bytes, the first line saying
+    /// `summary`, and no more than a handful of hint lines. `_as` also
+    /// expects setgroups still `allow`; `_keeping` leaves that to the caller.
+    pub fn assert_refused_as(&self, program: &str, context: &str, summary: &str) {
+        self.assert_refused_keeping(program, context, summary, ("", ""));
+        assert_eq!(self.setgroups, "allow", "{context}: setgroups changed");
+    }
+
+    pub fn assert_refused_keeping(
+        &self,
+        program: &str,
+        context: &str,
+        summary: &str,
+        maps: (&str, &str),
+    ) {
+        assert_eq!(self.status, 1, "{context}: expected exit 1\n{self:#?}");
+        assert_eq!(self.stdout, "", "{context}: stdout\n{self:#?}");
+        assert_eq!(
+            Outcome::map(&self.uid_map),
+            Outcome::map(maps.0),
+            "{context}: uid_map changed\n{self:#?}"
+        );
+        assert_eq!(
+            Outcome::map(&self.gid_map),
+            Outcome::map(maps.1),
+            "{context}: gid_map changed\n{self:#?}"
+        );
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert!(!lines.is_empty(), "{context}: no message\n{self:#?}");
+        assert!(lines.len() <= 6, "{context}: too many lines\n{self:#?}");
+        assert!(
+            lines[0].contains(summary),
+            "{context}: first line should say {summary:?}\n{self:#?}"
+        );
+        for line in &lines {
+            assert!(
+                line.starts_with(&format!("{program}: ")),
+                "{context}: unprefixed line {line:?}\n{self:#?}"
+            );
+            assert!(
+                line.bytes().all(|b| (0x20..0x7f).contains(&b)),
+                "{context}: unescaped byte in {line:?}"
+            );
+        }
+        for bad in [
+            "panicked",
+            "internal error",
+            "RUST_BACKTRACE",
+            "LD_PRELOAD-LOADED",
+        ] {
+            assert!(!self.stderr.contains(bad), "{context}: {bad}\n{self:#?}");
+        }
+    }
+}
+
+/// One syscall line of an `strace -o FILE` trace (no -f, no timestamps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Syscall {
+    pub name: String,
+    pub args: String,
+    pub result: String,
+}
+
+/// Parses strace output; `+++ exited` and signal lines are skipped.
+pub fn parse_trace(text: &str) -> Vec<Syscall> {
+    text.lines()
+        .filter_map(|line| {
+            let open = line.find('(')?;
+            let close = line.rfind(") = ")?;
+            let name = &line[..open];
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return None;
+            }
+            Some(Syscall {
+                name: name.to_string(),
+                args: line[open + 1..close].to_string(),
+                result: line[close + 4..].trim().to_string(),
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
 // Issue 7 (real clients and packages): scripted scenes.
 //
 // A `Scene` is a fixture /etc (a copy of a fixture set, optionally with files
@@ -503,10 +620,18 @@ impl Scene {
     }
 
     pub fn run(&self, script: &str) -> SceneOutput {
+        self.run_script(&format!("mount_fixture\n{script}"))
+    }
+
+    /// Like `run`, but /etc stays the real one until the script calls
+    /// `mount_fixture` (dpkg, for one, needs the real passwd and group).
+    pub fn run_script(&self, script: &str) -> SceneOutput {
         let full = format!(
             r#"set -u
 WORK={work}; FIX={fix}
-mount -t overlay overlay -o lowerdir="$FIX":/etc /etc || {{ echo "overlay mount failed" >&2; exit 97; }}
+mount_fixture() {{
+  mount -t overlay overlay -o lowerdir="$FIX":/etc /etc || {{ echo "overlay mount failed" >&2; exit 97; }}
+}}
 as_user() {{
   local uid=$1 gid=$2 path=$3; shift 3
   local home; home=$(mktemp -d "$WORK/home.XXXXXX")
