@@ -93,7 +93,10 @@ fn module_only_grant() {
         let ctx = format!("{install:?}");
         // libsubid_test.so grants alice 500000:65536; the files are not read.
         let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "1000", "1", "1", "500000", "65536"]),
+            Case::uid(
+                install,
+                &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
+            ),
             "subid: test",
             None,
         )
@@ -109,7 +112,10 @@ fn module_only_grant() {
         .run();
         assert_granted(&out, &ctx);
         assert_eq!(out.gid_lines(), lines(&["0 500000 65536"]));
-        assert_eq!(out.setgroups, "allow", "{ctx}: a module grant keeps setgroups");
+        assert_eq!(
+            out.setgroups, "allow",
+            "{ctx}: a module grant keeps setgroups"
+        );
         // alice's /etc/subuid range is not a source with `subid: test`.
         let out = nss_case(
             Case::uid(install, &["{pid}", "0", "100000", "10"]),
@@ -121,6 +127,471 @@ fn module_only_grant() {
         assert!(
             out.stderr.contains(
                 "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_test.so"
+            ),
+            "{ctx}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn files_only_grant_with_subid_files() {
+    if !privileged("files_only_grant_with_subid_files") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let out = nss_case(
+            Case::uid(
+                install,
+                &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
+            ),
+            "subid: files",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, "", "{ctx}");
+        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 100000 65536"]));
+        // The module's range is not a source; the diagnosis is the file's.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]),
+            "subid: files",
+            None,
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        assert!(!out.stderr.contains("libsubid"), "{ctx}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3"),
+            "{ctx}: {}",
+            out.stderr
+        );
+        // The dry run of a files-only configuration is unchanged.
+        let out = nss_case(
+            Case::uid(install, &["--dry-run", "-", "0", "100000", "5"]),
+            "subid: files",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stdout, "0 100000 5\n", "{ctx}");
+    }
+}
+
+#[test]
+fn union_of_files_and_module() {
+    if !privileged("union_of_files_and_module") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        // [99000-100000) comes from the module, [100000-165536) from /etc/subuid.
+        let map = ["{pid}", "0", "1000", "1", "1", "99000", "66536"];
+        for subid in ["subid: files", "subid: test"] {
+            let out = nss_case(Case::uid(install, &map), subid, None).run();
+            out.assert_refused("newuidmap", &format!("{ctx} {subid}"));
+        }
+        for subid in [
+            "subid: files test",
+            "subid: test files",
+            "SUBID:\ttest   files # both",
+        ] {
+            let out = nss_case(Case::uid(install, &map), subid, None).run();
+            assert_granted(&out, &format!("{ctx} {subid}"));
+            assert_eq!(out.stderr, "", "{ctx} {subid}");
+            assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 99000 66536"]));
+            let out = nss_case(
+                Case::gid(install, &["{pid}", "0", "99000", "66536"]),
+                subid,
+                None,
+            )
+            .run();
+            assert_granted(&out, &format!("{ctx} {subid} gid"));
+            assert_eq!(out.gid_lines(), lines(&["0 99000 66536"]));
+            assert_eq!(out.setgroups, "allow", "{ctx}");
+        }
+        // The dry run names the source of each triplet.
+        let out = nss_case(
+            Case::uid(
+                install,
+                &[
+                    "--dry-run",
+                    "-",
+                    "0",
+                    "1000",
+                    "1",
+                    "1",
+                    "99000",
+                    "66536",
+                    "70000",
+                    "500000",
+                    "10",
+                ],
+            ),
+            "subid: files test",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(
+            out.stdout,
+            "0 1000 1\n1 99000 66536\n70000 500000 10\n\
+             # triplet 1 (0 1000 1): granted by your own UID\n\
+             # triplet 2 (1 99000 66536): granted by /etc/subuid line 3 + libsubid_test.so\n\
+             # triplet 3 (70000 500000 10): granted by libsubid_test.so\n",
+            "{ctx}"
+        );
+        // A refusal lists what each source grants and what is missing.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "99000", "70000"]),
+            "subid: files test",
+            None,
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        let err = &out.stderr;
+        assert!(
+            err.contains("[100000-165536) (65536 IDs) /etc/subuid line 3"),
+            "{ctx}: {err}"
+        );
+        assert!(
+            err.contains("[99000-100000) (1000 IDs) from libsubid_test.so"),
+            "{ctx}: {err}"
+        );
+        assert!(err.contains("not covered: [165536-169000)"), "{ctx}: {err}");
+    }
+}
+
+#[test]
+fn missing_module() {
+    if !privileged("missing_module") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let warning = "newuidmap: warning: subid module libsubid_nosuch.so unavailable: cannot load libsubid_nosuch.so: libsubid_nosuch.so: cannot open shared object file";
+        // Consulted first: the warning, then the file grants.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "100000", "10"]),
+            "subid: nosuch files",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert!(out.stderr.starts_with(warning), "{ctx}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{ctx}: {}", out.stderr);
+        assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
+        // Listed after a source that already allows the map: never loaded.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "100000", "10"]),
+            "subid: files nosuch",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, "", "{ctx}");
+        // Needed and missing: the diagnosis says so.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "99000", "66536"]),
+            "subid: files nosuch",
+            None,
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        assert!(out.stderr.starts_with(warning), "{ctx}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("uid range [0-66536) -> [99000-165536) not allowed"),
+            "{ctx}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(
+                "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted"
+            ),
+            "{ctx}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn module_missing_a_symbol() {
+    if !privileged("module_missing_a_symbol") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "100000", "10"]),
+            "subid: nofree files",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert!(
+            out.stderr.starts_with(
+                "newuidmap: warning: subid module libsubid_nofree.so unavailable: libsubid_nofree.so does not provide shadow_subid_free"
+            ),
+            "{ctx}: {}",
+            out.stderr
+        );
+        assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
+        // Its ranges (the same file as libsubid_test.so's) are not used.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]),
+            "subid: nofree",
+            None,
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        assert!(
+            out.stderr
+                .contains("alice has no subordinate UIDs in libsubid_nofree.so"),
+            "{ctx}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("the subid module libsubid_nofree.so was unavailable"),
+            "{ctx}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn module_returning_error_conn() {
+    if !privileged("module_returning_error_conn") {
+        return;
+    }
+    let ranges = "mode conn\nu alice 500000 65536\n";
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let warning = "warning: subid module libsubid_test.so unavailable: libsubid_test.so cannot reach its service (SUBID_STATUS_ERROR_CONN); using the other sources";
+        let out = nss_case(
+            Case::gid(install, &["{pid}", "0", "100000", "10"]),
+            "subid: test files",
+            Some(ranges),
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, format!("newgidmap: {warning}\n"), "{ctx}");
+        assert_eq!(out.gid_lines(), lines(&["0 100000 10"]));
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]),
+            "subid: test files",
+            Some(ranges),
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        assert!(
+            out.stderr.starts_with(&format!("newuidmap: {warning}\n")),
+            "{ctx}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("the subid module libsubid_test.so was unavailable"),
+            "{ctx}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn module_listing_no_ranges_for_the_user() {
+    if !privileged("module_listing_no_ranges_for_the_user") {
+        return;
+    }
+    for install in BOTH {
+        // UNKNOWN_USER (what SSSD answers) and SUCCESS with 0 ranges alike.
+        for extra in ["", "mode empty-success\n"] {
+            let ctx = format!("{install:?} {extra:?}");
+            let ranges = format!("{extra}u alice 500000 65536\n");
+            let out = nss_case(
+                Case::uid(install, &["{pid}", "0", "500000", "10"]).by(CAROL),
+                "subid: test",
+                Some(&ranges),
+            )
+            .run();
+            out.assert_refused("newuidmap", &ctx);
+            let lines_: Vec<&str> = out.stderr.lines().collect();
+            assert_eq!(
+                lines_,
+                [
+                    "newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")",
+                    "newuidmap: carol has no subordinate UIDs in libsubid_test.so",
+                    "newuidmap: subordinate UIDs come from libsubid_test.so: they are assigned in that identity service (e.g. FreeIPA), not here",
+                ],
+                "{ctx}"
+            );
+            // Her own UID needs no source.
+            let out = nss_case(
+                Case::uid(install, &["{pid}", "0", "1002", "1"]).by(CAROL),
+                "subid: test",
+                Some(&ranges),
+            )
+            .run();
+            assert_granted(&out, &ctx);
+            assert_eq!(out.stderr, "", "{ctx}");
+            assert_eq!(out.uid_lines(), lines(&["0 1002 1"]));
+        }
+    }
+}
+
+#[test]
+fn failed_listing_falls_back_to_has_range() {
+    if !privileged("failed_listing_falls_back_to_has_range") {
+        return;
+    }
+    let ranges = "mode list-error\nu alice 500000 65536\nu alice 99000 1000\n";
+    let note = "warning: libsubid_test.so could not list your ranges; asking it about each requested range";
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "65536"]),
+            "subid: test",
+            Some(ranges),
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, format!("newuidmap: {note}\n"), "{ctx}");
+        assert_eq!(out.uid_lines(), lines(&["0 500000 65536"]));
+        // has_range is asked for the part the file leaves uncovered.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "99000", "66536"]),
+            "subid: files test",
+            Some(ranges),
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.uid_lines(), lines(&["0 99000 66536"]));
+        // A range the module does not hold whole is still refused.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "565000", "1000"]),
+            "subid: test",
+            Some(ranges),
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+    }
+}
+
+#[test]
+fn invalid_module_entries_are_ignored() {
+    if !privileged("invalid_module_entries_are_ignored") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "700000", "10"]).by(ERIN),
+            "subid: test",
+            None,
+        )
+        .run();
+        assert_granted(&out, &ctx);
+        assert_eq!(
+            out.stderr,
+            "newuidmap: warning: libsubid_test.so listed start 4294967295 count 10, which is not a valid uid range; ignored\n\
+             newuidmap: warning: libsubid_test.so listed start 800000 count 0, which is not a valid uid range; ignored\n",
+            "{ctx}"
+        );
+        assert_eq!(out.uid_lines(), lines(&["0 700000 10"]));
+    }
+}
+
+#[test]
+fn untrusted_nsswitch_conf_is_refused() {
+    if !privileged("untrusted_nsswitch_conf_is_refused") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let mut case = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]),
+            "subid: test",
+            None,
+        );
+        case.prepare.push_str("\nchmod 0666 \"$FIX/nsswitch.conf\"");
+        let out = case.run();
+        out.assert_refused("newuidmap", &ctx);
+        assert!(
+            out.stderr
+                .starts_with("newuidmap: refusing /etc/nsswitch.conf: writable by others"),
+            "{ctx}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// The other way a module gets installed: as a file in a trusted system
+/// library directory, found by the loader's default search without any
+/// ld.so.cache entry. Here the directory is an overlay inside the case's
+/// mount namespace, and /etc/ld.so.cache is the host's.
+#[test]
+fn module_in_a_trusted_library_directory() {
+    if !privileged("module_in_a_trusted_library_directory") {
+        return;
+    }
+    let libdir = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+    ]
+    .into_iter()
+    .find(|d| Path::new(d).join("libc.so.6").exists())
+    .expect("a system library directory holding libc.so.6");
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let mut case = nss_case(
+            Case::uid(
+                install,
+                &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
+            ),
+            "subid: files test",
+            None,
+        );
+        case.prepare = format!(
+            "mount -t overlay overlay -o lowerdir={}:{libdir} {libdir} || exit 95",
+            module_dir().display()
+        );
+        let out = case.run();
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, "", "{ctx}");
+        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 500000 65536"]));
+    }
+}
+
+/// The caller cannot point the helper at a module of their choosing: in a
+/// setuid or file-capability process the loader ignores LD_LIBRARY_PATH
+/// (and the module name can never be a path).
+#[test]
+fn ld_library_path_is_ignored() {
+    if !privileged("ld_library_path_is_ignored") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let mut case = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]),
+            "subid: test",
+            None,
+        );
+        case.prepare = String::new();
+        case.wrap = format!(
+            "export LD_LIBRARY_PATH={0} LD_PRELOAD={0}/libsubid_test.so",
+            module_dir().display()
+        );
+        let out = case.run();
+        out.assert_refused("newuidmap", &ctx);
+        assert!(
+            out.stderr.starts_with(
+                "newuidmap: warning: subid module libsubid_test.so unavailable: cannot load libsubid_test.so"
             ),
             "{ctx}: {}",
             out.stderr
