@@ -551,16 +551,18 @@ pub struct Syscall {
 pub fn parse_trace(text: &str) -> Vec<Syscall> {
     text.lines()
         .filter_map(|line| {
+            // strace pads short calls: `setresuid(1000, 1000, 1000)    = 0`.
             let open = line.find('(')?;
-            let close = line.rfind(") = ")?;
+            let eq = line.rfind(" = ")?;
+            let call = line[..eq].trim_end().strip_suffix(')')?;
             let name = &line[..open];
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return None;
             }
             Some(Syscall {
                 name: name.to_string(),
-                args: line[open + 1..close].to_string(),
-                result: line[close + 4..].trim().to_string(),
+                args: call.get(open + 1..)?.to_string(),
+                result: line[eq + 3..].trim().to_string(),
             })
         })
         .collect()

@@ -1,0 +1,350 @@
+//! Issue 3: the privilege order, proved from outside with strace, in both
+//! install modes.
+//!
+//! As root, `strace -u alice` runs the helper as alice with its setuid bit or
+//! file capabilities honoured (the tracer is root, so the kernel does not
+//! drop the privilege gain of a traced exec). The trace must show: the drop
+//! (setresgid, setresuid, then a capset leaving exactly one capability in
+//! permitted and none effective) before anything but the loader's own files
+//! is opened, in particular before /etc, /proc/PID and the map files; the
+//! capability raised only after every check; and the map going out in one
+//! write() on a descriptor the helper opened itself.
+mod common;
+
+use common::*;
+
+const ALICE_NAME: &str = "alice";
+
+/// Runs `program args` as alice under strace, against a target of alice's.
+fn traced(install: Install, program: &'static str, list: &[&str]) -> (Outcome, Vec<Syscall>) {
+    traced_binary(install, program, list, None)
+}
+
+fn traced_binary(
+    install: Install,
+    program: &'static str,
+    list: &[&str],
+    binary: Option<&str>,
+) -> (Outcome, Vec<Syscall>) {
+    let mut case = Case::new(install, program, list);
+    case.caller = ROOT;
+    case.target_owner = ALICE;
+    case.before = "export OUT".into();
+    let helper_args: String = args(list)
+        .iter()
+        .map(|a| format!(" {}", quote_arg(a)))
+        .collect();
+    let binary = binary.map_or_else(|| format!("\"$BIN/{program}\""), str::to_string);
+    case.wrap = format!(
+        "exec strace -u {ALICE_NAME} -s 8192 -o \"$OUT/trace\" \
+         -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write \
+         {binary}{helper_args}"
+    );
+    let out = case.run();
+    let calls = parse_trace(&out.trace);
+    assert!(
+        calls.iter().any(|c| c.name == "openat"),
+        "{install:?} {program}: no trace\n{out:#?}"
+    );
+    (out, calls)
+}
+
+fn position(calls: &[Syscall], what: &str, pred: impl Fn(&Syscall) -> bool) -> usize {
+    calls
+        .iter()
+        .position(pred)
+        .unwrap_or_else(|| panic!("no {what} in the trace:\n{calls:#?}"))
+}
+
+/// The path argument of an openat call (`openat(AT_FDCWD, "/etc/passwd", ...)`).
+fn opened_path(call: &Syscall) -> Option<&str> {
+    if call.name != "openat" {
+        return None;
+    }
+    let start = call.args.find('"')? + 1;
+    let end = start + call.args[start..].find('"')?;
+    Some(&call.args[start..end])
+}
+
+fn is_loader_file(path: &str) -> bool {
+    path == "/etc/ld.so.cache"
+        || path.starts_with("/lib/")
+        || path.starts_with("/lib64/")
+        || path.starts_with("/usr/lib/")
+        // glibc's pthread_getattr_np for the main thread (Rust's stack guard
+        // set-up before main) reads the process's own memory map.
+        || path == "/proc/self/maps"
+}
+
+fn is_map_file(path: &str) -> bool {
+    matches!(path, "uid_map" | "gid_map" | "setgroups")
+}
+
+/// The checks shared by every traced call of our helpers: returns the index
+/// of the drop capset.
+fn assert_drop_first(calls: &[Syscall], cap: &str, context: &str) -> usize {
+    let dumpable = position(calls, "PR_SET_DUMPABLE", |c| {
+        c.name == "prctl" && c.args.starts_with("PR_SET_DUMPABLE, SUID_DUMP_DISABLE")
+    });
+    let gid = position(calls, "setresgid", |c| {
+        c.name == "setresgid" && c.args == "1000, 1000, 1000" && c.result == "0"
+    });
+    let uid = position(calls, "setresuid", |c| {
+        c.name == "setresuid" && c.args == "1000, 1000, 1000" && c.result == "0"
+    });
+    let drop_args = format!("effective=0, permitted={cap}, inheritable=0");
+    let drop = position(calls, "the drop capset", |c| {
+        c.name == "capset" && c.args.contains(&drop_args) && c.result == "0"
+    });
+    assert!(
+        dumpable < gid && gid < uid && uid < drop,
+        "{context}: order dumpable {dumpable} < setresgid {gid} < setresuid {uid} < capset {drop}\n{calls:#?}"
+    );
+    // While privileged, nothing but the loader's own files is opened: not
+    // /etc, not /proc/PID, not a map file.
+    for call in &calls[..drop] {
+        if let Some(path) = opened_path(call) {
+            assert!(
+                is_loader_file(path),
+                "{context}: {path} opened before the drop\n{calls:#?}"
+            );
+        }
+        assert!(
+            call.name != "write" || call.args.starts_with("2,"),
+            "{context}: write before the drop: {call:?}"
+        );
+    }
+    // After the drop, permitted never grows beyond the one capability, and
+    // nothing is ever inheritable.
+    for call in &calls[drop..] {
+        if call.name == "capset" {
+            assert!(
+                call.args
+                    .contains(&format!("permitted={cap}, inheritable=0")),
+                "{context}: capset after the drop: {call:?}"
+            );
+        }
+        assert!(
+            !matches!(
+                call.name.as_str(),
+                "setresuid" | "setuid" | "setresgid" | "setgid"
+            ),
+            "{context}: identity change after the drop: {call:?}"
+        );
+    }
+    drop
+}
+
+/// Index of the capset that makes `cap` effective, asserting there is one.
+fn raise_index(calls: &[Syscall], cap: &str) -> usize {
+    let args = format!("effective={cap}, permitted={cap}, inheritable=0");
+    position(calls, "the raise capset", |c| {
+        c.name == "capset" && c.args.contains(&args) && c.result == "0"
+    })
+}
+
+/// The openat of `file` for writing, relative to the target's directory,
+/// and its fd.
+fn map_open(calls: &[Syscall], file: &str) -> (usize, String) {
+    let at = position(calls, file, |c| {
+        opened_path(c) == Some(file) && c.args.contains("O_WRONLY")
+    });
+    let call = &calls[at];
+    assert!(
+        !call.args.starts_with("AT_FDCWD"),
+        "{file} must be opened relative to the /proc/PID fd: {call:?}"
+    );
+    (at, call.result.clone())
+}
+
+/// Exactly one write to `fd`, with these bytes, all accepted.
+fn assert_one_write(calls: &[Syscall], fd: &str, text: &str, context: &str) {
+    let writes: Vec<&Syscall> = calls
+        .iter()
+        .filter(|c| c.name == "write" && c.args.starts_with(&format!("{fd}, ")))
+        .collect();
+    let escaped = text.replace('\n', "\\n");
+    assert_eq!(writes.len(), 1, "{context}: writes to fd {fd}: {writes:#?}");
+    assert_eq!(
+        writes[0].args,
+        format!("{fd}, \"{escaped}\", {}", text.len()),
+        "{context}"
+    );
+    assert_eq!(writes[0].result, text.len().to_string(), "{context}");
+}
+
+#[test]
+fn uid_map_drop_before_proc_raise_before_write_one_write() {
+    if !privileged("uid_map_drop_before_proc_raise_before_write_one_write") {
+        return;
+    }
+    for install in BOTH {
+        let context = format!("{install:?} newuidmap");
+        let (out, calls) = traced(
+            install,
+            "newuidmap",
+            &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
+        );
+        assert_eq!(out.status, 0, "{context}: {out:#?}");
+        assert_eq!(out.uid_lines(), ["0 1000 1", "1 100000 65536"]);
+        let cap = "1<<CAP_SETUID";
+        let drop = assert_drop_first(&calls, cap, &context);
+        let proc_dir = position(&calls, "openat /proc/PID", |c| {
+            opened_path(c).is_some_and(|p| p == format!("/proc/{}", out.pid))
+        });
+        let subuid = position(&calls, "openat /etc/subuid", |c| {
+            opened_path(c) == Some("/etc/subuid")
+        });
+        let raise = raise_index(&calls, cap);
+        let (open, fd) = map_open(&calls, "uid_map");
+        assert!(
+            drop < proc_dir && proc_dir < subuid && subuid < raise && raise < open,
+            "{context}: drop {drop} < /proc/PID {proc_dir} < subuid {subuid} < raise {raise} < open {open}"
+        );
+        assert!(
+            !calls[..open]
+                .iter()
+                .any(|c| opened_path(c).is_some_and(is_map_file)),
+            "{context}: a map file opened early"
+        );
+        assert_one_write(&calls, &fd, "0 1000 1\n1 100000 65536\n", &context);
+    }
+}
+
+#[test]
+fn gid_map_with_setgroups_deny_in_order() {
+    if !privileged("gid_map_with_setgroups_deny_in_order") {
+        return;
+    }
+    for install in BOTH {
+        let context = format!("{install:?} newgidmap");
+        let (out, calls) = traced(install, "newgidmap", &["{pid}", "0", "1000", "1"]);
+        assert_eq!(out.status, 0, "{context}: {out:#?}");
+        assert_eq!(out.gid_lines(), ["0 1000 1"]);
+        assert_eq!(out.setgroups, "deny");
+        let cap = "1<<CAP_SETGID";
+        let drop = assert_drop_first(&calls, cap, &context);
+        let raise = raise_index(&calls, cap);
+        let (setgroups, setgroups_fd) = map_open(&calls, "setgroups");
+        let (gid_map, gid_map_fd) = map_open(&calls, "gid_map");
+        assert!(
+            drop < raise && raise < setgroups && setgroups < gid_map,
+            "{context}: drop {drop} < raise {raise} < setgroups {setgroups} < gid_map {gid_map}"
+        );
+        assert!(
+            !calls[..raise]
+                .iter()
+                .any(|c| opened_path(c).is_some_and(is_map_file)),
+            "{context}: a map file opened before the raise"
+        );
+        // The setgroups fd may be reused for gid_map once closed, so look at
+        // each write between its open and the next.
+        assert_one_write(&calls[setgroups..gid_map], &setgroups_fd, "deny", &context);
+        assert_one_write(&calls[gid_map..], &gid_map_fd, "0 1000 1\n", &context);
+    }
+}
+
+#[test]
+fn refusals_never_raise_or_open_map_files() {
+    if !privileged("refusals_never_raise_or_open_map_files") {
+        return;
+    }
+    for install in BOTH {
+        for (program, list, cap) in [
+            (
+                "newuidmap",
+                &["{pid}", "0", "165536", "10"][..],
+                "1<<CAP_SETUID",
+            ),
+            (
+                "newgidmap",
+                &["{pid}", "0", "1000", "1", "1", "165536", "1"],
+                "1<<CAP_SETGID",
+            ),
+        ] {
+            let context = format!("{install:?} {program} refused");
+            let (out, calls) = traced(install, program, list);
+            assert_eq!(out.status, 1, "{context}: {out:#?}");
+            assert!(
+                out.stderr.contains("not allowed"),
+                "{context}: {}",
+                out.stderr
+            );
+            assert_drop_first(&calls, cap, &context);
+            assert!(
+                !calls
+                    .iter()
+                    .any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
+                "{context}: a capability was made effective\n{calls:#?}"
+            );
+            assert!(
+                !calls
+                    .iter()
+                    .any(|c| opened_path(c).is_some_and(is_map_file)),
+                "{context}: a map file was opened\n{calls:#?}"
+            );
+        }
+    }
+    // Setuid install, outer UID 0: both CAP_SETUID and CAP_SETFCAP are kept
+    // (the file-capability install lacks cap_setfcap and stops earlier), and
+    // alice:0:0 grants nothing, so neither is ever raised.
+    let (out, calls) = traced(Install::Setuid, "newuidmap", &["{pid}", "0", "0", "1"]);
+    assert_eq!(out.status, 1, "{out:#?}");
+    assert_drop_first(&calls, "1<<CAP_SETUID|1<<CAP_SETFCAP", "outer 0");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
+        "outer 0: raised\n{calls:#?}"
+    );
+}
+
+/// The contrast: Debian 12's shadow 4.13 (package uidmap) was built without
+/// libcap, so the same trace shows it writing the map as euid 0 with every
+/// capability: no capset and no setresuid at all.
+#[test]
+fn debian_shadow_4_13_makes_no_drop() {
+    if !privileged("debian_shadow_4_13_makes_no_drop") {
+        return;
+    }
+    let shadow = "/usr/bin/newuidmap";
+    let version = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "uidmap"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    if !std::path::Path::new(shadow).exists() || !version.contains("4.13") {
+        eprintln!(
+            "SKIPPED debian_shadow_4_13_makes_no_drop: needs Debian's uidmap 4.13 (found {version:?})"
+        );
+        return;
+    }
+    let (out, calls) = traced_binary(
+        Install::Setuid,
+        "newuidmap",
+        &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
+        Some(shadow),
+    );
+    assert_eq!(out.status, 0, "{out:#?}");
+    assert_eq!(out.uid_lines(), ["0 1000 1", "1 100000 65536"]);
+    for name in ["capset", "setresuid", "setuid"] {
+        assert!(
+            !calls.iter().any(|c| c.name == name),
+            "shadow 4.13 unexpectedly called {name}\n{calls:#?}"
+        );
+    }
+    // The checks the other tests apply would catch it.
+    let checked = std::panic::catch_unwind(|| assert_drop_first(&calls, "1<<CAP_SETUID", "shadow"));
+    assert!(
+        checked.is_err(),
+        "the order checks must reject shadow 4.13's trace"
+    );
+    // Ours, same call: the drop is there.
+    let (_, ours) = traced(
+        Install::Setuid,
+        "newuidmap",
+        &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
+    );
+    assert!(ours.iter().any(|c| c.name == "capset"));
+    assert!(ours.iter().any(|c| c.name == "setresuid"));
+}
