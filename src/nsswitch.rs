@@ -3,8 +3,8 @@
 //! The first non-comment line whose database is `subid` (case-insensitive)
 //! decides. No such line means `files`. Unlike shadow, several sources may be
 //! listed (`subid: files sss`); a range is allowed when the union of what the
-//! sources grant covers it. Action items (`[NOTFOUND=return]`) are ignored:
-//! every source is consulted.
+//! sources grant covers it. Action items (`[NOTFOUND=return]`) are ignored;
+//! sources are consulted in order until the answer can no longer change.
 #![forbid(unsafe_code)]
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -598,3 +598,32 @@ fn ld_library_path_is_ignored() {
         );
     }
 }
+
+#[test]
+fn subid_show_lists_module_ranges_too() {
+    if !privileged("subid_show_lists_module_ranges_too") {
+        return;
+    }
+    // `subid show` is unprivileged: run it as alice in the case's namespace.
+    let show = |subid_line: &str, args: &str| {
+        let mut case = nss_case(Case::uid(Install::Setuid, &[]), subid_line, None);
+        case.wrap = format!("exec {} show {args}", env!("CARGO_BIN_EXE_subid"));
+        case.run()
+    };
+    let out = show("subid: files test", "alice");
+    assert_eq!(out.status, 0, "{out:#?}");
+    assert_eq!(
+        out.stdout,
+        "0: alice 100000 65536\n1: alice 500000 65536\n2: alice 99000 1000\n"
+    );
+    let out = show("subid: test", "-g alice");
+    assert_eq!(out.status, 0, "{out:#?}");
+    assert_eq!(out.stdout, "0: alice 500000 65536\n1: alice 99000 1000\n");
+    let out = show("subid: missing files", "alice");
+    assert_eq!(out.stdout, "0: alice 100000 65536\n", "{out:#?}");
+    assert!(
+        out.stderr.contains("libsubid_missing.so unavailable"),
+        "{}",
+        out.stderr
+    );
+}

@@ -7,9 +7,9 @@
 //! lines the helpers ignore (count 0, hex, trailing blanks as shadow sees
 //! them...) would only mislead a client that maps what it is shown.
 //!
-//! Sources come from nsswitch.conf's `subid:` line through [`source_ranges`],
-//! the single place that will call NSS modules once `src/nss.rs` exists;
-//! until then a module source yields [`SourceError::Unsupported`].
+//! Sources come from nsswitch.conf's `subid:` line through [`source_ranges`]:
+//! files, and libsubid modules through [`crate::nss::module_ranges`] (asked
+//! by user name, as shadow's libsubid does).
 #![forbid(unsafe_code)]
 
 use std::io;
@@ -68,8 +68,8 @@ pub fn file_ranges(path: &Path, who: &Who) -> io::Result<Vec<IdRange>> {
 
 #[derive(Debug)]
 pub enum SourceError {
-    /// An NSS module source; module support is not wired in yet.
-    Unsupported(String),
+    /// An NSS module that could not be loaded or asked.
+    Module(String, crate::nss::ModuleError),
     Read {
         path: String,
         error: io::Error,
@@ -79,8 +79,10 @@ pub enum SourceError {
 impl SourceError {
     pub fn message(&self) -> String {
         match self {
-            SourceError::Unsupported(name) => format!(
-                "subid source \"{name}\" in nsswitch.conf is not supported yet; showing files only"
+            SourceError::Module(name, error) => format!(
+                "subid module {} unavailable: {}",
+                crate::nss::library_name(name),
+                error.describe()
             ),
             SourceError::Read { path, error } => format!("cannot read {path}: {error}"),
         }
@@ -102,7 +104,12 @@ pub fn source_ranges(
                 error,
             })
         }
-        SubidSource::Module(name) => Err(SourceError::Unsupported(name.clone())),
+        SubidSource::Module(name) => {
+            // Modules are asked by user name, as shadow's libsubid does.
+            let owner = String::from_utf8_lossy(&who.given);
+            crate::nss::module_ranges(name, &owner, kind)
+                .map_err(|error| SourceError::Module(name.clone(), error))
+        }
     }
 }
 
