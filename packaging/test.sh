@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # proof), setpriv/unshare (util-linux), a C compiler for the test target and
 # test NSS module, python3 (pidfd and syslog listener), shadow's uidmap
 # package (getsubids and the reference helpers), and the real clients.
-packages=(libcap2-bin strace util-linux gcc libc6-dev python3 uidmap man-db)
+packages=(libcap2-bin strace util-linux gcc libc6-dev python3 uidmap man-db groff-base dpkg-dev lintian)
 clients=(podman rootlesskit lxc buildah)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -35,4 +35,8 @@ cargo fmt --all -- --check
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --all-targets --locked -- -D warnings
 fi
+# The Debian package (release build): tests/e2e_packaging.rs installs this
+# very file with dpkg in a private mount namespace.
+NEWIDMAP_DEB=$(bash packaging/deb/build.sh | tail -n1)
+export NEWIDMAP_DEB
 cargo test --locked --all-targets

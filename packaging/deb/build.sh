@@ -52,8 +52,15 @@ for b in newuidmap newgidmap subid; do
   [ -x "$bindir/$b" ] || continue
   install -m 0755 "$bindir/$b" "$root/usr/bin/$b"
 done
+# subid answers to the name getsubids exactly as shadow's does, so the
+# package can stand in for all of uidmap (which also ships getsubids).
+if [ -e "$root/usr/bin/subid" ]; then
+  ln -s subid "$root/usr/bin/getsubids"
+fi
 if command -v strip >/dev/null; then
-  strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root"/usr/bin/* 2>/dev/null || true
+  for b in "$root"/usr/bin/*; do
+    [ -L "$b" ] || strip --strip-unneeded --remove-section=.comment --remove-section=.note "$b"
+  done
 fi
 
 for page in packaging/man/*.[18]; do
@@ -64,6 +71,10 @@ for page in packaging/man/*.[18]; do
   gzip -9n <"$page" >"$root/usr/share/man/man$section/$name.gz"
   chmod 0644 "$root/usr/share/man/man$section/$name.gz"
 done
+if [ -e "$root/usr/bin/getsubids" ] && [ -e "$root/usr/share/man/man8/subid.8.gz" ]; then
+  install -d -m 0755 "$root/usr/share/man/man1"
+  ln -s ../man8/subid.8.gz "$root/usr/share/man/man1/getsubids.1.gz"
+fi
 
 # copyright (machine-readable, DEP-5) and a Debian changelog entry.
 {
@@ -72,7 +83,7 @@ done
   [ -n "$repository" ] && echo "Source: $repository"
   echo
   echo "Files: *"
-  echo "Copyright: newidmap contributors"
+  echo "Copyright: $(date -u -d "@$SOURCE_DATE_EPOCH" +%Y) newidmap contributors"
   echo "License: ${license:-LicenseRef-unspecified}"
   if [ -z "$license" ]; then
     echo " The upstream project has not declared a licence yet (Cargo.toml has no"
@@ -91,6 +102,12 @@ newidmap ($debversion) unstable; urgency=medium
 EOF
 gzip -9n <"$stage/changelog.Debian" >"$root/usr/share/doc/newidmap/changelog.Debian.gz"
 chmod 0644 "$root/usr/share/doc/newidmap/"*
+
+# Not an archive upload, so there is no ITP bug to close.
+install -d -m 0755 "$root/usr/share/lintian/overrides"
+printf '%s\n' "newidmap: initial-upload-closes-no-bugs [usr/share/doc/newidmap/changelog.Debian.gz:1]" \
+  >"$root/usr/share/lintian/overrides/newidmap"
+chmod 0644 "$root/usr/share/lintian/overrides/newidmap"
 
 install -m 0755 packaging/deb/postinst "$root/DEBIAN/postinst"
 

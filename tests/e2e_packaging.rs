@@ -1,0 +1,439 @@
+//! Issue 7: the Debian package, the install script and the man pages.
+//!
+//! The package is installed for real with dpkg, but inside private mount and
+//! PID namespaces where /usr, /var and /etc are overlays with a throwaway
+//! tmpfs upper layer: dpkg sees the host's real package database (so the
+//! Conflicts/Replaces against Debian's uidmap package is exercised), and
+//! everything it changes disappears with the namespace. Concurrent tests that
+//! use the host's /usr/bin/getsubids or shadow's helpers never see a change.
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+
+/// The package under test: $NEWIDMAP_DEB (packaging/test.sh builds the
+/// release package and sets it), else one built from this test run's
+/// binaries with packaging/deb/build.sh.
+fn deb() -> &'static Path {
+    static DEB: OnceLock<PathBuf> = OnceLock::new();
+    DEB.get_or_init(|| {
+        if let Some(path) = std::env::var_os("NEWIDMAP_DEB") {
+            let path = PathBuf::from(path);
+            assert!(path.is_file(), "NEWIDMAP_DEB={} is missing", path.display());
+            eprintln!("using {}", path.display());
+            return path;
+        }
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("deb-{}", std::process::id()));
+        let bins = dir.join("bin");
+        fs::create_dir_all(&bins).unwrap();
+        let mut list = vec![
+            ("newuidmap", env!("CARGO_BIN_EXE_newuidmap")),
+            ("newgidmap", env!("CARGO_BIN_EXE_newgidmap")),
+        ];
+        if let Some(subid) = option_env!("CARGO_BIN_EXE_subid") {
+            list.push(("subid", subid));
+        }
+        for (name, path) in list {
+            fs::copy(path, bins.join(name)).unwrap();
+        }
+        let out = Command::new("bash")
+            .arg(Path::new(REPO).join("packaging/deb/build.sh"))
+            .arg("--binaries")
+            .arg(&bins)
+            .arg("--out")
+            .arg(&dir)
+            .arg("--fast")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "build.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).lines().last().unwrap());
+        assert!(path.is_file(), "{}", path.display());
+        let _ = fs::remove_dir_all(&bins);
+        path
+    })
+}
+
+/// Shell: overlays over /usr, /var and /etc, so dpkg can change them privately.
+const PRIVATE_SYSTEM: &str = r#"OV=$(mktemp -d "$WORK/ov.XXXXXX"); mount -t tmpfs tmpfs "$OV"
+for d in usr var etc; do
+  mkdir -p "$OV/$d/up" "$OV/$d/wk"
+  mount -t overlay overlay -o lowerdir=/$d,upperdir="$OV/$d/up",workdir="$OV/$d/wk" /$d || exit 95
+done
+shadow_before=$(dpkg-query -W -f='${Status}' uidmap 2>/dev/null)
+echo "uidmap before: $shadow_before"
+"#;
+
+/// Shell: after dpkg, alice maps through whatever /usr/bin now holds.
+const MAP_AS_ALICE: &str = r#"mount_fixture
+echo "version: $(as_user 1000 1000 /usr/bin:/bin newuidmap --version)"
+as_user 1000 1000 /usr/sbin:/usr/bin:/sbin:/bin unshare --user --map-root-user \
+  --map-users=100000,1,65536 --map-groups=100000,1,65536 \
+  sh -c 'for m in uid_map gid_map; do echo "$m: $(awk "{printf \"%s %s %s;\", \$1, \$2, \$3}" /proc/self/$m)"; done'
+echo "map status: $?"
+"#;
+
+fn scene() -> Scene {
+    Scene::new(
+        "deb",
+        "basic",
+        &[("subuid", CLEAN_SUBIDS), ("subgid", CLEAN_SUBIDS)],
+    )
+}
+
+fn assert_mapped(out: &SceneOutput) {
+    let ctx = format!("{out:#?}");
+    assert!(
+        out.stdout.contains("version: newuidmap (newidmap) "),
+        "/usr/bin/newuidmap is not ours: {ctx}"
+    );
+    assert!(out.stdout.contains("map status: 0"), "{ctx}");
+    for map in ["uid_map", "gid_map"] {
+        assert!(
+            out.stdout
+                .contains(&format!("{map}: 0 1000 1;1 100000 65536;")),
+            "{map}: {ctx}"
+        );
+    }
+}
+
+#[test]
+fn deb_replaces_uidmap_sets_fcaps_and_maps() {
+    let test = "deb_replaces_uidmap_sets_fcaps_and_maps";
+    if !privileged(test) || !tool_present(test, "dpkg", "dpkg") {
+        return;
+    }
+    let deb = deb();
+    let out = scene().run_script(&format!(
+        r#"{PRIVATE_SYSTEM}
+dpkg -i {deb} >"$WORK/dpkg.log" 2>&1; echo "dpkg status: $?"; cat "$WORK/dpkg.log" >&2
+echo "newidmap: $(dpkg-query -W -f='${{Status}}' newidmap)"
+echo "uidmap after: $(dpkg-query -W -f='${{Status}}' uidmap 2>/dev/null)"
+echo "modes: $(stat -c '%n %a %U:%G' /usr/bin/newuidmap /usr/bin/newgidmap | tr '\n' ';')"
+echo "caps: $(getcap /usr/bin/newuidmap /usr/bin/newgidmap | tr '\n' ';')"
+echo "verify: [$(dpkg --verify newidmap)]"
+{MAP_AS_ALICE}
+umount /etc
+# buildah and rootlesskit depend on uidmap, which newidmap provides: dpkg
+# refuses a plain removal while they are installed, so force past that.
+dpkg -r --force-depends newidmap >&2; echo "remove status: $?"
+echo "after remove: $(ls /usr/bin/newuidmap /usr/bin/newgidmap 2>&1 | tr '\n' ';')"
+dpkg -P --force-depends newidmap >&2; echo "purge status: $?"
+"#,
+        deb = deb.display()
+    ));
+    let ctx = format!("{out:#?}");
+    assert_eq!(out.status, 0, "{ctx}");
+    assert!(out.stdout.contains("dpkg status: 0"), "{ctx}");
+    assert!(
+        out.stdout.contains("newidmap: install ok installed"),
+        "{ctx}"
+    );
+    if out.stdout.contains("uidmap before: install ok installed") {
+        // Conflicts + Replaces: dpkg removed shadow's package in our favour.
+        assert!(
+            out.stderr
+                .contains("will remove uidmap in favour of newidmap"),
+            "{ctx}"
+        );
+        assert!(
+            !out.stdout.contains("uidmap after: install ok installed"),
+            "{ctx}"
+        );
+    } else {
+        eprintln!(
+            "{test}: uidmap is not installed on this host; the Conflicts/Replaces path was not exercised"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("modes: /usr/bin/newuidmap 755 root:root;/usr/bin/newgidmap 755 root:root;"),
+        "{ctx}"
+    );
+    assert!(
+        out.stdout
+            .contains("caps: /usr/bin/newuidmap cap_setuid=ep;/usr/bin/newgidmap cap_setgid=ep;"),
+        "{ctx}"
+    );
+    assert!(out.stdout.contains("verify: []"), "{ctx}");
+    assert_mapped(&out);
+    assert!(out.stdout.contains("remove status: 0"), "{ctx}");
+    assert!(
+        out.stdout
+            .contains("after remove: ls: cannot access '/usr/bin/newuidmap'"),
+        "{ctx}"
+    );
+    assert!(out.stdout.contains("purge status: 0"), "{ctx}");
+}
+
+#[test]
+fn deb_falls_back_to_setuid_without_file_capabilities() {
+    let test = "deb_falls_back_to_setuid_without_file_capabilities";
+    if !privileged(test) || !tool_present(test, "dpkg", "dpkg") {
+        return;
+    }
+    let setcap = find_program("setcap").expect("setcap (libcap2-bin) is installed");
+    let deb = deb();
+    // setcap failing is what a filesystem without xattr support looks like.
+    let out = scene().run_script(&format!(
+        r#"{PRIVATE_SYSTEM}
+mount --bind /bin/false {setcap} || exit 94
+dpkg -i {deb} >"$WORK/dpkg.log" 2>&1; echo "dpkg status: $?"; cat "$WORK/dpkg.log" >&2
+echo "modes: $(stat -c '%n %a %U:%G' /usr/bin/newuidmap /usr/bin/newgidmap | tr '\n' ';')"
+echo "caps: [$(getcap /usr/bin/newuidmap /usr/bin/newgidmap)]"
+{MAP_AS_ALICE}
+"#,
+        deb = deb.display(),
+        setcap = setcap.display()
+    ));
+    let ctx = format!("{out:#?}");
+    assert_eq!(out.status, 0, "{ctx}");
+    assert!(out.stdout.contains("dpkg status: 0"), "{ctx}");
+    assert!(
+        out.stderr
+            .contains("cannot set cap_setuid+ep on /usr/bin/newuidmap"),
+        "{ctx}"
+    );
+    assert!(
+        out.stdout.contains(
+            "modes: /usr/bin/newuidmap 4755 root:root;/usr/bin/newgidmap 4755 root:root;"
+        ),
+        "{ctx}"
+    );
+    assert!(out.stdout.contains("caps: []"), "{ctx}");
+    assert_mapped(&out);
+}
+
+fn command_output(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn deb_metadata_and_contents() {
+    let test = "deb_metadata_and_contents";
+    if !privileged(test) || !tool_present(test, "dpkg-deb", "dpkg") {
+        return;
+    }
+    let deb = deb();
+    let (ok, control, err) = command_output(Command::new("dpkg-deb").arg("-f").arg(deb));
+    assert!(ok, "{err}");
+    for field in [
+        "Package: newidmap",
+        "Conflicts: uidmap",
+        "Replaces: uidmap",
+        "Provides: uidmap",
+        "Section: admin",
+    ] {
+        assert!(control.contains(field), "{field} missing:\n{control}");
+    }
+    assert!(
+        control.lines().any(|l| l.starts_with("Depends: ")
+            && l.contains("libc6")
+            && l.contains("libcap2-bin")),
+        "{control}"
+    );
+    let (ok, contents, err) = command_output(Command::new("dpkg-deb").arg("-c").arg(deb));
+    assert!(ok, "{err}");
+    for entry in [
+        "-rwxr-xr-x root/root",
+        "./usr/bin/newuidmap",
+        "./usr/bin/newgidmap",
+        "./usr/share/doc/newidmap/copyright",
+        "./usr/share/doc/newidmap/changelog.Debian.gz",
+        "./usr/share/man/man1/newuidmap.1.gz",
+        "./usr/share/man/man1/newgidmap.1.gz",
+    ] {
+        assert!(contents.contains(entry), "{entry} missing:\n{contents}");
+    }
+    // Shipped without privilege; postinst adds it.
+    assert!(!contents.contains("rws"), "{contents}");
+    if find_program("lintian").is_some() {
+        let (_, report, err) = command_output(
+            Command::new("lintian")
+                .args(["--tag-display-limit", "0", "--suppress-tags"])
+                .arg("hardening-no-fortify-functions")
+                .arg(deb),
+        );
+        let problems: Vec<&str> = report
+            .lines()
+            .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
+            .collect();
+        assert!(problems.is_empty(), "lintian:\n{report}\n{err}");
+    } else {
+        eprintln!("{test}: lintian not installed; lintian check skipped (apt-get install lintian)");
+    }
+}
+
+#[test]
+fn man_pages_render_without_warnings() {
+    let test = "man_pages_render_without_warnings";
+    if !tool_present(test, "groff", "groff-base") {
+        return;
+    }
+    let dir = Path::new(REPO).join("packaging/man");
+    let mut pages: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("1" | "8")))
+        .collect();
+    pages.sort();
+    let names: Vec<String> = pages
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for required in ["newuidmap.1", "newgidmap.1"] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "{required} missing: {names:?}"
+        );
+    }
+    for page in &pages {
+        let (ok, text, err) = command_output(
+            Command::new("groff")
+                .args(["-man", "-Tutf8", "-ww", "-rLL=80n"])
+                .arg(page)
+                .env("LC_ALL", "C.UTF-8"),
+        );
+        assert!(
+            ok && err.is_empty(),
+            "{}: groff warnings:\n{err}",
+            page.display()
+        );
+        // grotty emboldens with overstrikes (`N\bN`): keep the last of each.
+        let mut plain = String::new();
+        for c in text.chars() {
+            if c == '\u{8}' {
+                plain.pop();
+            } else {
+                plain.push(c);
+            }
+        }
+        let text = plain;
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "EXIT STATUS",
+            "FILES",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                text.contains(section),
+                "{}: no {section} section",
+                page.display()
+            );
+        }
+        if find_program("man").is_some() {
+            let (ok, _, err) = command_output(
+                Command::new("man")
+                    .args(["--warnings", "-l"])
+                    .arg(page)
+                    .env("MANWIDTH", "80")
+                    .env("MANPAGER", "cat")
+                    .env("LC_ALL", "C.UTF-8"),
+            );
+            assert!(
+                ok && err.is_empty(),
+                "{}: man warnings:\n{err}",
+                page.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn rpm_spec_is_complete() {
+    let spec = fs::read_to_string(Path::new(REPO).join("packaging/rpm/newidmap.spec")).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    for needle in [
+        "Name:           newidmap".to_string(),
+        format!("Version:        {version}"),
+        "%caps(cap_setuid=ep) %{_bindir}/newuidmap".to_string(),
+        "%caps(cap_setgid=ep) %{_bindir}/newgidmap".to_string(),
+        "--replacefiles".to_string(),
+        "%{_mandir}/man1/newuidmap.1*".to_string(),
+        "%check".to_string(),
+    ] {
+        assert!(spec.contains(&needle), "spec lacks {needle:?}");
+    }
+}
+
+#[test]
+fn install_script_both_modes_idempotent_and_uninstall() {
+    let test = "install_script_both_modes_idempotent_and_uninstall";
+    if !privileged(test) {
+        return;
+    }
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("install-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let bins = dir.join("bins");
+    fs::create_dir_all(&bins).unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_newuidmap"), bins.join("newuidmap")).unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_newgidmap"), bins.join("newgidmap")).unwrap();
+    let prefix = dir.join("prefix");
+    let script = Path::new(REPO).join("packaging/install.sh");
+    let run = |extra: &[&str]| {
+        command_output(
+            Command::new("bash")
+                .arg(&script)
+                .arg("--prefix")
+                .arg(&prefix)
+                .arg("--binaries")
+                .arg(&bins)
+                .args(extra),
+        )
+    };
+    let uid = prefix.join("bin/newuidmap");
+    let gid = prefix.join("bin/newgidmap");
+    let mode = |p: &Path| {
+        command_output(Command::new("stat").args(["-c", "%a %U:%G"]).arg(p))
+            .1
+            .trim()
+            .to_string()
+    };
+    let caps = |p: &Path| command_output(Command::new("getcap").arg(p)).1;
+    for _ in 0..2 {
+        let (ok, out, err) = run(&["--no-demo"]);
+        assert!(ok, "{out}\n{err}");
+        assert_eq!(mode(&uid), "4755 root:root");
+        assert_eq!(mode(&gid), "4755 root:root");
+        assert!(caps(&uid).trim().is_empty());
+        assert!(out.contains("setuid root"), "{out}");
+    }
+    for _ in 0..2 {
+        let (ok, out, err) = run(&["--fcaps", "--no-demo"]);
+        assert!(ok, "{out}\n{err}");
+        assert_eq!(mode(&uid), "755 root:root");
+        assert!(caps(&uid).contains("cap_setuid=ep"), "{}", caps(&uid));
+        assert!(caps(&gid).contains("cap_setgid=ep"), "{}", caps(&gid));
+    }
+    assert!(prefix.join("share/man/man1/newuidmap.1").is_file());
+    // The demonstration maps alice through the installed copies.
+    let (ok, out, err) = run(&["--fcaps"]);
+    assert!(ok, "{out}\n{err}");
+    let demo: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(demo.contains(&"0 1000 1".to_string()), "{out}\n{err}");
+    let (ok, out, err) = run(&["--uninstall"]);
+    assert!(ok, "{out}\n{err}");
+    assert!(!uid.exists() && !gid.exists(), "{out}");
+    assert!(!prefix.join("share/man/man1/newuidmap.1").exists());
+    let _ = fs::remove_dir_all(&dir);
+}
