@@ -58,9 +58,10 @@ def load(path):
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "lat":
-                _, tag, helper, rnd, _pos, ns, rss = p
+                _, tag, helper, rnd, _pos, ns, rss, flt = p
                 kind, size, key, lines = tag.split(":")
-                lat[(kind, int(size), key, int(lines))][helper][int(rnd)] = (int(ns), int(rss))
+                lat[(kind, int(size), key, int(lines))][helper][int(rnd)] = (
+                    int(ns), int(rss), int(flt))
             elif p[0] == "tput":
                 _, tag, helper, rnd, npar, calls, secs = p
                 tput[int(npar)][helper][int(rnd)] = int(calls) / float(secs)
@@ -75,8 +76,9 @@ def summarize(lat):
             rounds = by_helper.get(h, {})
             ns = [v[0] for v in rounds.values()]
             rss = [v[1] for v in rounds.values()]
+            flt = [v[2] for v in rounds.values()]
             s[h] = dict(n=len(ns), med=med(ns), p10=quantile(ns, 0.1), p90=quantile(ns, 0.9),
-                        rss=med(rss))
+                        rss=med(rss), flt=med(flt))
         for other in ("shadow", "floor"):
             common = set(by_helper.get("ours", {})) & set(by_helper.get(other, {}))
             s["ours/" + other] = med([by_helper["ours"][r][0] / by_helper[other][r][0]
@@ -113,6 +115,7 @@ def main():
     ap.add_argument("--shadow-version", default="?")
     ap.add_argument("--ours-version", default="?")
     ap.add_argument("--out")
+    ap.add_argument("--load", default="?")
     a = ap.parse_args()
     lat, tput = load(a.results)
     S = summarize(lat)
@@ -120,7 +123,7 @@ def main():
     w = o.append
     w(f"## newuidmap/newgidmap benchmark ({a.mode} run)\n")
     w(f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
-    w(f"- machine: {machine()}")
+    w(f"- machine: {machine()}; load average (1/5/15 min) before -> after: {a.load}")
     w(f"- ours: newidmap {a.ours_version} (cargo build --release); "
       f"shadow: Debian uidmap {a.shadow_version}; floor: static `int main(){{return 0;}}`; "
       "all three setuid-root copies in one directory")
@@ -136,8 +139,8 @@ def main():
     w("")
     w("### Latency per call (ms) and peak RSS (MiB, wait4 ru_maxrss)\n")
     w("| kind | lines | entries | key | ours | shadow | floor | ours/shadow | ours/floor "
-      "| RSS ours | RSS shadow | RSS floor | rounds |")
-    w("|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---|")
+      "| RSS ours | RSS shadow | RSS floor | faults ours/shadow/floor | rounds |")
+    w("|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---|---|")
     for cfg in sorted(S, key=lambda c: (c[0] != "uid", c[3] != 2, c[3], c[2], c[1])):
         kind, size, key, lines = cfg
         s = S[cfg]
@@ -148,13 +151,15 @@ def main():
             return f"{fmt_ms(s[h]['med'])} ({fmt_ms(s[h]['p10'])}-{fmt_ms(s[h]['p90'])})"
 
         rounds = "/".join(str(s[h]["n"]) for h in HELPERS)
+        faults = "/".join("-" if not s[h]["n"] else f"{s[h]['flt']:.0f}" for h in HELPERS)
         w(f"| new{kind}map | {lines} | {size:,} | {key} | {cell('ours')} | {cell('shadow')} | "
           f"{cell('floor')} | {fmt_ratio(s['ours/shadow'])} | {fmt_ratio(s['ours/floor'])} | "
           f"{fmt_mib(s['ours']['rss'])} | {fmt_mib(s['shadow']['rss'])} | "
-          f"{fmt_mib(s['floor']['rss'])} | {rounds} |")
+          f"{fmt_mib(s['floor']['rss'])} | {faults} | {rounds} |")
     w("")
     w("RSS includes the spawning driver's own ~0.7 MiB (the kernel charges the pre-exec address "
-      "space of a vfork child to ru_maxrss); the floor column shows that baseline.\n")
+      "space of a vfork child to ru_maxrss); the floor column shows that baseline. Faults are "
+      "minor page faults (wait4 ru_minflt), same baseline.\n")
     if tput:
         w("### Throughput (newuidmap, 2-line request, 1-entry file; verified maps per second; "
           "each call includes creating and reaping its target, also for the floor)\n")

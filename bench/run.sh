@@ -1,7 +1,12 @@
 #!/bin/bash
 # Benchmark of newuidmap/newgidmap (issue 8): ours vs shadow's vs a setuid floor.
 #
-#   sudo bench/run.sh [--quick] [--out FILE]
+#   sudo bench/run.sh [--quick] [--out FILE] [--rev REV | --ours DIR]
+#
+# By default ours is the working tree, built with cargo build --release.
+# --rev REV builds that commit instead (git archive into a scratch dir, so
+# uncommitted edits in the tree do not matter); --ours DIR takes prebuilt
+# DIR/newuidmap and DIR/newgidmap.
 #
 # Must run as root. Builds ours (cargo build --release), installs setuid-root
 # copies of ours, shadow's (Debian package uidmap) and a static no-op "floor"
@@ -10,7 +15,7 @@
 # namespace with the fixtures overlaid on /etc. The host's /etc is never
 # touched. Prints a markdown table (also written to FILE with --out).
 # --quick finishes within about a minute (fewer rounds, shadow's slowest
-# cases skipped); the full run takes about 10 minutes on 2 cores.
+# cases skipped); the full run takes about 6 minutes on 2 cores.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,7 +54,7 @@ if [[ ${1:-} == --inner ]]; then
             # real machine where the file is read on every container start.
             cat /etc/subuid >/dev/null
             if [[ $size == 1 && $key == name ]]; then
-                if [[ $MODE == quick ]]; then tsec=1 trounds=1; else tsec=2 trounds=5; fi
+                if [[ $MODE == quick ]]; then tsec=1 trounds=1; else tsec=2 trounds=7; fi
                 for npar in 2 16; do
                     echo "  throughput, $npar parallel callers: $trounds x ${tsec}s per helper" >&2
                     as_user "$WORK/driver" tput uid 2 "$npar" "$tsec" "$trounds" \
@@ -61,18 +66,18 @@ if [[ ${1:-} == --inner ]]; then
                     shadow=yes
                     if [[ $MODE == quick ]]; then
                         case $size in
-                            1) r=31 ;;
-                            1000) r=11 ;;
-                            100000) r=3; [[ $lines == 340 ]] && r=1 ;;
+                            1) r=51 ;;
+                            1000) r=21 ;;
+                            100000) r=5; [[ $lines == 340 ]] && r=2 ;;
                             *) r=1; [[ $lines == 340 ]] && shadow=no ;;
                         esac
                         # gid at 1,000,000 costs shadow as much as uid; one kind is enough here.
                         [[ $size == 1000000 && $kind == gid ]] && shadow=no
                     else
                         case $size in
-                            1|1000) r=101 ;;
-                            100000) r=15; [[ $lines == 340 ]] && r=7 ;;
-                            *) r=5; [[ $lines == 340 ]] && r=3 ;;
+                            1|1000) r=201 ;;
+                            100000) r=25; [[ $lines == 340 ]] && r=9 ;;
+                            *) r=9; [[ $lines == 340 ]] && r=5 ;;
                         esac
                     fi
                     run_lat "$size" "$key" "$kind" "$lines" "$r" "$shadow"
@@ -87,12 +92,14 @@ if [[ ${1:-} == --inner ]]; then
 fi
 
 # --- outside: setup ------------------------------------------------------------
-MODE=full OUT=
+MODE=full OUT= REV= OURS_DIR=
 while (($#)); do
     case $1 in
         --quick) MODE=quick ;;
         --out) OUT=$2; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --rev) REV=$2; shift ;;
+        --ours) OURS_DIR=$(cd "$2" && pwd); shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -104,19 +111,32 @@ done
 [[ -x /usr/bin/newuidmap && -x /usr/bin/newgidmap ]] || {
     echo "run.sh: shadow's helpers are missing: apt-get install uidmap" >&2; exit 2; }
 
-echo "building ours (cargo build --release)..." >&2
-(cd "$REPO" && cargo build --release --quiet --bin newuidmap --bin newgidmap)
-
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/newidmap-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 chmod 755 "$WORK"
+if [[ -n $OURS_DIR ]]; then
+    ours_version="prebuilt $OURS_DIR"
+elif [[ -n $REV ]]; then
+    ours_version=$(cd "$REPO" && git rev-parse --short "$REV")
+    echo "building ours at $ours_version (git archive + cargo build --release)..." >&2
+    mkdir "$WORK/src"
+    (cd "$REPO" && git archive "$REV") | tar -x -C "$WORK/src"
+    (cd "$WORK/src" && CARGO_TARGET_DIR="${TMPDIR:-/var/tmp}/newidmap-bench-target" \
+        cargo build --release --quiet --bin newuidmap --bin newgidmap)
+    OURS_DIR=${TMPDIR:-/var/tmp}/newidmap-bench-target/release
+else
+    ours_version=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
+    echo "building ours (cargo build --release)..." >&2
+    (cd "$REPO" && cargo build --release --quiet --bin newuidmap --bin newgidmap)
+    OURS_DIR=$REPO/target/release
+fi
 if findmnt -no OPTIONS -T "$WORK" | grep -qw nosuid; then
     echo "run.sh: $WORK is on a nosuid filesystem; set TMPDIR elsewhere" >&2; exit 2
 fi
 mkdir -m 755 "$WORK/bin" "$WORK/etc" "$WORK/subid"
 B=$WORK/bin
 for k in uid gid; do
-    cp "$REPO/target/release/new${k}map" "$B/ours-new${k}map"
+    cp "$OURS_DIR/new${k}map" "$B/ours-new${k}map"
     cp "/usr/bin/new${k}map" "$B/shadow-new${k}map"
 done
 cc -static -O2 -o "$B/floor" "$BENCH_DIR/floor.c" || {
@@ -155,11 +175,12 @@ chmod 644 "$E"/* "$WORK/subid"/*
 
 echo "running ($MODE) as $FIX_USER ($FIX_UID:$FIX_GID) in a private mount namespace..." >&2
 : >"$WORK/results.tsv"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 unshare -m --propagation private "$BENCH_DIR/run.sh" --inner "$WORK" "$MODE"
 
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 shadow_version=$(dpkg-query -W -f='${Version}' uidmap 2>/dev/null || echo unknown)
-ours_version=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
 python3 "$BENCH_DIR/report.py" "$WORK/results.tsv" \
-    --mode "$MODE" --shadow-version "$shadow_version" --ours-version "$ours_version" \
+    --mode "$MODE" --load "$load_before -> $load_after" --shadow-version "$shadow_version" --ours-version "$ours_version" \
     ${OUT:+--out "$OUT"}
 if [[ -n ${KEEP_RESULTS:-} ]]; then cp "$WORK/results.tsv" "$KEEP_RESULTS"; fi
