@@ -121,6 +121,9 @@ echo "modes: $(stat -c '%n %a %U:%G' /usr/bin/newuidmap /usr/bin/newgidmap | tr 
 echo "caps: $(getcap /usr/bin/newuidmap /usr/bin/newgidmap | tr '\n' ';')"
 echo "verify: [$(dpkg --verify newidmap)]"
 {MAP_AS_ALICE}
+if [ -e /usr/bin/subid ]; then
+  echo "getsubids: $(as_user 1000 1000 /usr/bin:/bin getsubids alice) ($(readlink /usr/bin/getsubids))"
+fi
 umount /etc
 # buildah and rootlesskit depend on uidmap, which newidmap provides: dpkg
 # refuses a plain removal while they are installed, so force past that.
@@ -165,6 +168,14 @@ dpkg -P --force-depends newidmap >&2; echo "purge status: $?"
     );
     assert!(out.stdout.contains("verify: []"), "{ctx}");
     assert_mapped(&out);
+    if option_env!("CARGO_BIN_EXE_subid").is_some() {
+        // Provides: uidmap holds because getsubids stays available.
+        assert!(
+            out.stdout
+                .contains("getsubids: 0: alice 100000 65536 (subid)"),
+            "{ctx}"
+        );
+    }
     assert!(out.stdout.contains("remove status: 0"), "{ctx}");
     assert!(
         out.stdout
