@@ -22,7 +22,7 @@ use crate::mapping::{IdRange, ValidMap};
 use crate::nss::{self, Module};
 use crate::nsswitch::{SubidSource, subid_sources};
 use crate::output::{self, escape};
-use crate::owned::{OwnedScan, OwnerKey, scan_aliases, scan_direct};
+use crate::owned::{OwnedEntry, OwnedScan, OwnerKey, OwnerMatch, scan_aliases, scan_direct};
 use crate::policy::{Coverage, Decision, Grant, decide};
 use crate::privilege::{self, RealIds};
 use crate::request::{self, Command, MapRequest};
@@ -371,7 +371,7 @@ fn decide_map(
                 gathered.sources.push(path.to_string());
                 let mut opened = config::open_config(path).map_err(Failure::Config)?;
                 if let Some(opened) = opened.as_mut() {
-                    gathered.files = scan_direct(&mut *opened, &key).map_err(read_error)?;
+                    gathered.files = scan_direct(&mut *opened, &key, false).map_err(read_error)?;
                 }
                 file = opened;
             }
@@ -437,6 +437,21 @@ fn decide_map(
             ask_has_range(kind, map, owner, module, &mut gathered);
         }
         result = decide(map, own_id, &gathered.coverage());
+    }
+    // Line numbers appear only in refusals and in the per-source notes.
+    if (result.is_err() || gathered.with_modules)
+        && let Some(file) = file.as_mut()
+    {
+        file.seek(SeekFrom::Start(0)).map_err(read_error)?;
+        let aliases = gathered
+            .files
+            .entries
+            .drain(..)
+            .filter(|e| e.matched == OwnerMatch::Alias);
+        let aliases: Vec<OwnedEntry> = aliases.collect();
+        gathered.files = scan_direct(&mut *file, &key, true).map_err(read_error)?;
+        gathered.files.entries.extend(aliases);
+        gathered.files.entries.sort_by_key(|e| e.line);
     }
     match result {
         Ok(decision) => {

@@ -99,11 +99,18 @@ impl OwnedScan {
 }
 
 /// First pass: every entry whose owner field is the caller's name or UID.
-pub fn scan_direct<R: Read>(reader: R, key: &OwnerKey) -> io::Result<OwnedScan> {
+/// Without `number_lines`, entries and broken lines carry line 0: a granted
+/// call never prints them, so the helpers number lines only when a message
+/// needs them (a second read of the file).
+pub fn scan_direct<R: Read>(
+    reader: R,
+    key: &OwnerKey,
+    number_lines: bool,
+) -> io::Result<OwnedScan> {
     let needles = key.needles();
     let finders: Vec<Finder<'_>> = needles.iter().map(Finder::new).collect();
     let mut scan = OwnedScan::default();
-    for_each_chunk(reader, |chunk| {
+    for_each_chunk(reader, number_lines, |chunk| {
         let Chunk::Lines { text, first_line } = chunk else {
             return;
         };
@@ -114,8 +121,10 @@ pub fn scan_direct<R: Read>(reader: R, key: &OwnerKey) -> io::Result<OwnedScan> 
                 let Some(start) = line_start(text, hit) else {
                     continue;
                 };
-                line += memchr::memchr_iter(b'\n', &text[counted_to..start]).count();
-                counted_to = start;
+                if number_lines {
+                    line += memchr::memchr_iter(b'\n', &text[counted_to..start]).count();
+                    counted_to = start;
+                }
                 let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at);
                 record(&mut scan, key, parse_line(&text[start..end]), line);
             }
@@ -218,7 +227,7 @@ alice:600000:1";
     #[test]
     fn direct_entries_by_name_and_uid() {
         let key = OwnerKey::new(Some("alice"), 1000);
-        let scan = scan_direct(FILE, &key).unwrap();
+        let scan = scan_direct(FILE, &key, true).unwrap();
         assert_eq!(
             scan.entries,
             vec![
@@ -287,7 +296,7 @@ alice:600000:1";
             text.extend_from_slice(format!("{owner}:{}:{}\n", i * 3, 1 + i % 3).as_bytes());
         }
         let key = OwnerKey::new(Some("alice"), 1000);
-        let scan = scan_direct(text.as_slice(), &key).unwrap();
+        let scan = scan_direct(text.as_slice(), &key, true).unwrap();
         let mut expected = Vec::new();
         for_each_line(text.as_slice(), |line, t| {
             if let Line::Entry { owner, range } = parse_line(t.unwrap())
@@ -303,5 +312,14 @@ alice:600000:1";
         .unwrap();
         assert_eq!(scan.entries.len(), 50_000 * 3 / 7 + 1);
         assert_eq!(scan.entries, expected);
+        // Unnumbered, the helpers' fast path finds the same ranges.
+        let fast = scan_direct(text.as_slice(), &key, false).unwrap();
+        assert_eq!(fast.ranges().len(), scan.ranges().len());
+        let mut a = fast.ranges();
+        let mut b = scan.ranges();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert!(fast.entries.iter().all(|e| e.line == 0));
     }
 }

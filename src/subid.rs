@@ -143,9 +143,13 @@ pub enum Chunk<'a> {
     TooLong,
 }
 
-/// Streams `reader` as chunks of whole lines through a fixed buffer.
+/// Streams `reader` as chunks of whole lines through a fixed buffer. Lines
+/// are counted only when `number_lines` is set (counting is a pass over
+/// every byte; the helpers need numbers only for messages); otherwise
+/// `first_line` and `lines` stay 0.
 pub fn for_each_chunk<R: Read>(
     mut reader: R,
+    number_lines: bool,
     mut visit: impl FnMut(Chunk<'_>),
 ) -> io::Result<StreamSummary> {
     let mut buf = vec![0u8; CHUNK_BYTES];
@@ -190,8 +194,10 @@ pub fn for_each_chunk<R: Read>(
         match memchr::memrchr(b'\n', &buf[..filled]) {
             Some(last) => {
                 let text = &buf[..=last];
-                let first_line = summary.lines + 1;
-                summary.lines += memchr::memchr_iter(b'\n', text).count();
+                let first_line = if number_lines { summary.lines + 1 } else { 0 };
+                if number_lines {
+                    summary.lines += memchr::memchr_iter(b'\n', text).count();
+                }
                 visit(Chunk::Lines { text, first_line });
                 buf.copy_within(last + 1..filled, 0);
                 filled -= last + 1;
@@ -213,7 +219,7 @@ pub fn for_each_line<R: Read>(
     mut visit: impl FnMut(usize, Result<&[u8], LineProblem>),
 ) -> io::Result<StreamSummary> {
     let mut number = 0;
-    for_each_chunk(reader, |chunk| match chunk {
+    for_each_chunk(reader, true, |chunk| match chunk {
         Chunk::TooLong => {
             number += 1;
             visit(number, Err(LineProblem::TooLong));

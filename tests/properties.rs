@@ -282,7 +282,7 @@ proptest! {
             text.pop();
         }
         let key = OwnerKey::new(Some("alice"), 1000);
-        let scan = scan_direct(text.as_slice(), &key).unwrap();
+        let scan = scan_direct(text.as_slice(), &key, true).unwrap();
         let mut expected = Vec::new();
         for_each_line(text.as_slice(), |n, line| {
             if let Ok(line) = line
