@@ -330,9 +330,9 @@ fn ownership_lines(m: &OwnershipMismatch) -> Vec<String> {
             "your real GID {} is not your passwd GID {}; an administrator can allow this with GRANT_AUX_GROUP_SUBIDS yes in /etc/login.defs",
             m.real.gid, m.passwd_gid
         ));
-    } else if m.target_uid == 0 && m.real.uid != 0 {
+    } else if m.target_uid != m.real.uid {
         lines.push(
-            "a process shows as root when it is not dumpable (e.g. after running a setuid program) or really belongs to root"
+            "/proc/PID shows the process's effective UID and GID: run the helper as the user who created the namespace"
                 .into(),
         );
     }
