@@ -2,7 +2,7 @@
 //!
 //! One library behind both helpers (and the `subid` admin tool), split into
 //! a pure core (parse, decide) and thin edges that touch the system (config,
-//! target, privilege, write, audit). All `unsafe` lives in [`sys`].
+//! target, privilege, write, audit). Raw FFI and system calls live in [`sys`] alone.
 #![deny(unsafe_code)]
 #![cfg_attr(
     not(test),

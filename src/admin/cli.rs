@@ -29,7 +29,7 @@ newuidmap and newgidmap enforce.
 
   check    report syntax errors, lines shadow reads differently, duplicates,
            overlaps between owners, unknown owners, ranges that include real
-           account IDs, and unsafe file permissions; exit 0 clean, 1 errors,
+           account IDs, and insecure file permissions; exit 0 clean, 1 errors,
            2 warnings only, 3 bad command line
   show     print USER's ranges (default: you) as getsubids does; exit 1 if none
   add      allocate the lowest free block of N IDs (default SUB_UID_COUNT)
