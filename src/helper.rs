@@ -128,7 +128,12 @@ impl Call {
             CapsHashSet::new()
         } else {
             let keep = privilege::needed(kind, request.map.maps_outer_zero());
-            privilege::check_available(&keep).map_err(Failure::Privilege)?;
+            if let Err(error) = privilege::check_available(&keep) {
+                // Report as the caller, holding nothing (best effort: the
+                // missing capability is the failure being reported).
+                let _ = privilege::drop_everything(self.ids);
+                return Err(Failure::Privilege(error));
+            }
             privilege::drop_to_caller(self.ids, &keep).map_err(Failure::Privilege)?;
             keep
         };
@@ -153,7 +158,14 @@ impl Call {
             IdKind::Uid => self.ids.uid,
             IdKind::Gid => self.ids.gid,
         };
-        let (decision, notes) = decide_map(kind, &request.map, own_id, &account, &directory)?;
+        let (decision, notes) = decide_map(
+            kind,
+            &request.map,
+            own_id,
+            &account,
+            &directory,
+            request.dry_run,
+        )?;
         let deny_setgroups = kind == IdKind::Gid && decision.needs_setgroups_deny();
         let Some(target) = target.filter(|_| !request.dry_run) else {
             print_dry_run(kind, &request.map, deny_setgroups, &notes);
@@ -328,14 +340,15 @@ const MAX_HAS_RANGE_QUERIES: usize = 1024;
 /// are asked by user name with `list_owner_ranges`; a module whose listing
 /// fails is asked `has_range` for each part still uncovered at the end.
 ///
-/// Returns the decision and, when modules are configured, one comment line
-/// per triplet saying which source granted it (for the dry run).
+/// Returns the decision and, for a dry run with modules configured, one
+/// comment line per triplet saying which source granted it.
 fn decide_map(
     kind: IdKind,
     map: &ValidMap,
     own_id: u32,
     account: &Account,
     directory: &dyn UserDirectory,
+    dry_run: bool,
 ) -> Result<(Decision, Vec<String>), Failure> {
     let path = kind.subid_path();
     let read_error = |e: std::io::Error| Failure::SubidRead {
@@ -438,8 +451,10 @@ fn decide_map(
         }
         result = decide(map, own_id, &gathered.coverage());
     }
-    // Line numbers appear only in refusals and in the per-source notes.
-    if (result.is_err() || gathered.with_modules)
+    // Line numbers appear only in refusals and in the dry run's per-source
+    // notes; a granted call never reads the file twice.
+    let wants_notes = dry_run && gathered.with_modules;
+    if (result.is_err() || wants_notes)
         && let Some(file) = file.as_mut()
     {
         file.seek(SeekFrom::Start(0)).map_err(read_error)?;
@@ -455,7 +470,7 @@ fn decide_map(
     }
     match result {
         Ok(decision) => {
-            let notes = if gathered.with_modules {
+            let notes = if wants_notes {
                 grant_notes(kind, map, &decision, &gathered)
             } else {
                 Vec::new()
