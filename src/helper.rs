@@ -8,7 +8,6 @@
 
 use std::ffi::OsString;
 use std::io::{Seek, SeekFrom};
-use std::process::ExitCode;
 
 use caps::CapsHashSet;
 
@@ -29,12 +28,16 @@ use crate::request::{self, Command, MapRequest};
 use crate::target::Target;
 use crate::write::{self, SetgroupsOutcome};
 
-/// The entry point of both binaries.
-pub fn main(kind: IdKind) -> ExitCode {
+/// Exit statuses: 0 for a written map (or help), 1 for everything else.
+const SUCCESS: i32 = 0;
+const FAILURE: i32 = 1;
+
+/// The entry point of both binaries (their C `main`, see [`crate::helper_main`]).
+pub fn main(kind: IdKind) -> i32 {
     output::install_panic_hook(kind.program());
     if let Err(error) = privilege::harden_process() {
         output::error_lines(kind.program(), &Failure::Privilege(error).lines(kind));
-        return ExitCode::FAILURE;
+        return FAILURE;
     }
     // argv[0] is skipped unread: it may be empty or anything the caller chose.
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -46,13 +49,13 @@ pub fn main(kind: IdKind) -> ExitCode {
                 request::ArgError::Map(e) => Failure::Map(e),
             };
             output::error_lines(kind.program(), &failure.lines(kind));
-            return ExitCode::FAILURE;
+            return FAILURE;
         }
     };
     match command {
         Command::Help => {
             output::to_stdout(help_text(kind).as_bytes());
-            ExitCode::SUCCESS
+            SUCCESS
         }
         Command::Version => {
             output::to_stdout(
@@ -63,7 +66,7 @@ pub fn main(kind: IdKind) -> ExitCode {
                 )
                 .as_bytes(),
             );
-            ExitCode::SUCCESS
+            SUCCESS
         }
         Command::Map(request) => {
             let mut call = Call::new(kind, &request);
@@ -187,7 +190,7 @@ impl Call {
             .map_err(|error| Failure::Write { pid, error })
     }
 
-    fn finish(&self, result: Result<(), Failure>) -> ExitCode {
+    fn finish(&self, result: Result<(), Failure>) -> i32 {
         let program = self.kind.program();
         let lines = match &result {
             Ok(()) => Vec::new(),
@@ -214,11 +217,7 @@ impl Call {
                 ),
             }
         }
-        if result.is_ok() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }
+        if result.is_ok() { SUCCESS } else { FAILURE }
     }
 }
 

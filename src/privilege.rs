@@ -14,6 +14,7 @@ use caps::{CapSet, Capability, CapsHashSet};
 use nix::errno::Errno;
 use nix::sys::prctl;
 use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Gid, Uid, getresgid, getresuid, setresgid, setresuid};
 
 use crate::kind::IdKind;
@@ -58,9 +59,20 @@ fn caps_step(step: &'static str) -> impl Fn(caps::errors::CapsError) -> Privileg
     }
 }
 
-/// First thing in main. A file-capability install is dumpable by default,
-/// which would let the caller ptrace the helper or read its core.
+/// First thing in main. Descriptors 0-2 are made to exist, so nothing the
+/// helper opens can become its stderr. SIGPIPE is blocked, so a caller that
+/// closed the reading end of stderr gets a full refusal and audit record
+/// rather than a helper killed mid-report (writes then fail with EPIPE).
+/// A file-capability install is dumpable by default, which would let the
+/// caller ptrace the helper or read its core.
 pub fn harden_process() -> Result<(), PrivilegeError> {
+    crate::sys::ensure_standard_fds().map_err(|error| PrivilegeError::Step {
+        step: "open /dev/null for a closed standard descriptor",
+        errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EBADF)),
+    })?;
+    let mut pipe = SigSet::empty();
+    pipe.add(Signal::SIGPIPE);
+    pipe.thread_block().map_err(step("sigprocmask"))?;
     prctl::set_dumpable(false).map_err(step("PR_SET_DUMPABLE"))?;
     setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(step("RLIMIT_CORE"))?;
     Ok(())

@@ -1,4 +1,7 @@
+//! newgidmap: see the newidmap library. The C `main` comes from
+//! `helper_main!`, which skips std's start-up work (see src/sys.rs). Under
+//! `cargo test --all-targets` the crate builds as an empty test harness.
+#![cfg_attr(not(test), no_main)]
 #![forbid(unsafe_code)]
-fn main() -> std::process::ExitCode {
-    newidmap::helper::main(newidmap::IdKind::Gid)
-}
+#[cfg(not(test))]
+newidmap::helper_main!(newidmap::IdKind::Gid);
