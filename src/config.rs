@@ -17,6 +17,7 @@ use nix::sys::stat::{Mode, SFlag, fstat};
 
 pub const LOGIN_DEFS: &str = "/etc/login.defs";
 pub const NSSWITCH_CONF: &str = "/etc/nsswitch.conf";
+pub const PASSWD: &str = "/etc/passwd";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigProblem {
@@ -69,14 +70,32 @@ pub fn open_config(path: &'static str) -> Result<Option<File>, ConfigError> {
 
 /// Reads a small trusted configuration file whole; empty when absent.
 pub fn read_config(path: &'static str) -> Result<Vec<u8>, ConfigError> {
-    let mut text = Vec::new();
-    if let Some(mut file) = open_config(path)? {
-        file.read_to_end(&mut text).map_err(|e| ConfigError {
+    let Some(file) = open_config(path)? else {
+        return Ok(Vec::new());
+    };
+    read_small(file, u64::MAX)
+        .map_err(|errno| ConfigError {
             path,
-            problem: ConfigProblem::Read(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-        })?;
+            problem: ConfigProblem::Read(errno),
+        })
+        .map(Option::unwrap_or_default)
+}
+
+/// Reads an opened file whole, sized by fstat so that a small file costs one
+/// read plus the one that sees its end; `Ok(None)` if it is larger than `limit`.
+pub fn read_small(mut file: File, limit: u64) -> Result<Option<Vec<u8>>, Errno> {
+    let size = fstat(&file)?.st_size;
+    let size = u64::try_from(size).unwrap_or(0);
+    if size > limit {
+        return Ok(None);
     }
-    Ok(text)
+    // One byte more than the size, so the end is seen without regrowing
+    // (the file may also have grown since the fstat; read_to_end copes).
+    let capacity = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut text = Vec::with_capacity(capacity);
+    file.read_to_end(&mut text)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    Ok(Some(text))
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Who the caller is, and who owns a subid entry: the passwd database.
 //!
 //! The trait keeps the policy testable without NSS; [`SystemDirectory`] asks
-//! glibc (getpwuid_r / getpwnam_r), so LDAP and SSSD users work.
+//! glibc (getpwuid_r / getpwnam_r), so LDAP and SSSD users work, except that
+//! the caller's own entry is read from /etc/passwd directly when glibc would
+//! find it there first anyway (see [`crate::passwd`]).
 #![forbid(unsafe_code)]
 
 use nix::unistd::{Uid, User};
@@ -26,7 +28,36 @@ pub trait UserDirectory {
     fn uid_by_name(&self, name: &[u8]) -> Option<u32>;
 }
 
-pub struct SystemDirectory;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemDirectory {
+    /// nsswitch.conf makes `files` the first passwd source.
+    passwd_files_first: bool,
+}
+
+/// Larger passwd files are left to glibc, which reads them line by line.
+const DIRECT_PASSWD_LIMIT: u64 = 4 << 20;
+
+impl SystemDirectory {
+    /// The directory as configured by nsswitch.conf's text.
+    pub fn configured(nsswitch: &[u8]) -> SystemDirectory {
+        SystemDirectory {
+            passwd_files_first: crate::passwd::files_first(nsswitch),
+        }
+    }
+
+    /// /etc/passwd's answer when it is certainly glibc's; `None` otherwise.
+    fn account_from_files(&self, uid: u32) -> Option<Account> {
+        if !self.passwd_files_first {
+            return None;
+        }
+        let file = crate::config::open_config(crate::config::PASSWD).ok()??;
+        let text = crate::config::read_small(file, DIRECT_PASSWD_LIMIT).ok()??;
+        match crate::passwd::lookup_uid(&text, uid) {
+            crate::passwd::FilesAnswer::Found(account) => Some(account),
+            crate::passwd::FilesAnswer::Absent | crate::passwd::FilesAnswer::Unsure => None,
+        }
+    }
+}
 
 fn exact_name(user: &User) -> Option<String> {
     (!user.name.contains(char::REPLACEMENT_CHARACTER)).then(|| user.name.clone())
@@ -34,6 +65,9 @@ fn exact_name(user: &User) -> Option<String> {
 
 impl UserDirectory for SystemDirectory {
     fn account_by_uid(&self, uid: u32) -> Result<Option<Account>, LookupFailed> {
+        if let Some(account) = self.account_from_files(uid) {
+            return Ok(Some(account));
+        }
         let user = User::from_uid(Uid::from_raw(uid)).map_err(LookupFailed)?;
         Ok(user.map(|user| Account {
             name: exact_name(&user),

@@ -140,7 +140,8 @@ impl Call {
             privilege::drop_to_caller(self.ids, &keep).map_err(Failure::Privilege)?;
             keep
         };
-        let directory = SystemDirectory;
+        let nsswitch = config::read_config(NSSWITCH_CONF).map_err(Failure::Config)?;
+        let directory = SystemDirectory::configured(&nsswitch);
         let account = identify_caller(&directory, self.ids)?;
         self.user = Some(display_name(&account));
         let target = Target::open(request.target).map_err(Failure::Target)?;
@@ -167,6 +168,7 @@ impl Call {
             own_id,
             &account,
             &directory,
+            &nsswitch,
             request.dry_run,
         )?;
         let deny_setgroups = kind == IdKind::Gid && decision.needs_setgroups_deny();
@@ -347,6 +349,7 @@ fn decide_map(
     own_id: u32,
     account: &Account,
     directory: &dyn UserDirectory,
+    nsswitch: &[u8],
     dry_run: bool,
 ) -> Result<(Decision, Vec<String>), Failure> {
     let path = kind.subid_path();
@@ -354,8 +357,7 @@ fn decide_map(
         path,
         errno: crate::target::io_errno(&e),
     };
-    let text = config::read_config(NSSWITCH_CONF).map_err(Failure::Config)?;
-    let (sources, problems) = subid_sources(&text);
+    let (sources, problems) = subid_sources(nsswitch);
     for problem in &problems {
         crate::say!(
             kind.program(),

@@ -24,6 +24,7 @@ pub mod nss;
 pub mod nsswitch;
 pub mod number;
 pub mod owned;
+pub mod passwd;
 pub mod policy;
 pub mod privilege;
 pub mod request;

@@ -125,6 +125,9 @@ pub fn parse_line(raw: &[u8]) -> Line<'_> {
 /// whatever the file's size.
 pub const CHUNK_BYTES: usize = 128 * 1024;
 
+/// Where the buffer starts (see [`for_each_chunk`]).
+const FIRST_CHUNK_BYTES: usize = 8 * 1024;
+
 /// What a reader sees besides lines, for `subid check`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamSummary {
@@ -152,16 +155,27 @@ pub fn for_each_chunk<R: Read>(
     number_lines: bool,
     mut visit: impl FnMut(Chunk<'_>),
 ) -> io::Result<StreamSummary> {
-    let mut buf = vec![0u8; CHUNK_BYTES];
+    // The buffer starts small and doubles up to CHUNK_BYTES whenever a read
+    // fills it: a typical file of a few lines then costs one small zeroed
+    // allocation instead of 128 KiB of page faults (calloc must clear heap
+    // memory), and a large file still goes through in 128 KiB reads.
+    let mut buf = vec![0u8; FIRST_CHUNK_BYTES];
     let mut filled = 0;
     let mut summary = StreamSummary::default();
     let mut skipping_long_line = false;
     loop {
+        if filled == buf.len() && buf.len() < CHUNK_BYTES {
+            buf.resize((buf.len() * 2).min(CHUNK_BYTES), 0);
+        }
+        let space = buf.len() - filled;
         let read = match reader.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        if read == space && buf.len() < CHUNK_BYTES {
+            buf.resize((buf.len() * 2).min(CHUNK_BYTES), 0);
+        }
         if read == 0 {
             if filled > 0 && !skipping_long_line {
                 summary.lines += 1;
@@ -202,7 +216,7 @@ pub fn for_each_chunk<R: Read>(
                 buf.copy_within(last + 1..filled, 0);
                 filled -= last + 1;
             }
-            None if filled == buf.len() => {
+            None if filled == CHUNK_BYTES => {
                 summary.lines += 1;
                 visit(Chunk::TooLong);
                 skipping_long_line = true;
@@ -333,5 +347,24 @@ mod tests {
         assert_eq!(seen[19_999], (20_000, Ok(b"user19999:199990:10".to_vec())));
         assert_eq!(seen[20_000], (20_001, Err(LineProblem::TooLong)));
         assert_eq!(seen[20_001], (20_002, Ok(b"last:1:1".to_vec())));
+    }
+
+    #[test]
+    fn longest_line_is_the_full_buffer_whatever_its_start_size() {
+        // A line of CHUNK_BYTES bytes including its newline fits; one byte
+        // more does not, whether it comes first (buffer still small and
+        // growing) or after many short lines.
+        for prefix in [&b""[..], &b"a:1:1\n".repeat(3000)[..]] {
+            let fits = [prefix, &vec![b'y'; CHUNK_BYTES - 1], b"\nz:1:1\n"].concat();
+            let (seen, _) = lines_of(&fits);
+            let n = prefix.len() / 6;
+            assert_eq!(seen[n].1.as_ref().map(Vec::len), Ok(CHUNK_BYTES - 1));
+            assert_eq!(seen[n + 1].1, Ok(b"z:1:1".to_vec()));
+            let over = [prefix, &vec![b'y'; CHUNK_BYTES], b"\nz:1:1\n"].concat();
+            let (seen, summary) = lines_of(&over);
+            assert_eq!(seen[n], (n + 1, Err(LineProblem::TooLong)));
+            assert_eq!(seen[n + 1], (n + 2, Ok(b"z:1:1".to_vec())));
+            assert_eq!(summary.lines, n + 2);
+        }
     }
 }

@@ -393,3 +393,56 @@ fn caller_without_passwd_entry() {
         );
     }
 }
+
+/// The caller's passwd entry is read from /etc/passwd directly only when
+/// that is certainly glibc's answer; otherwise glibc decides. Each case puts
+/// a line for alice's UID 1000 with GID 2000 before her real entry (GID
+/// 1000): where glibc takes that first line, the helper must see GID 2000
+/// and refuse (real GID 1000 is not the passwd GID); where glibc skips it,
+/// the call succeeds.
+#[test]
+fn passwd_entry_is_glibcs() {
+    if !privileged("passwd_entry_is_glibcs") {
+        return;
+    }
+    let base = std::fs::read_to_string(format!("{REPO}/subid-fixtures/basic/passwd")).unwrap();
+    let cases: &[(&str, &str, bool)] = &[
+        // (nsswitch passwd line, line put first, glibc takes it)
+        ("files", "alice0:x:1000:2000::/:/bin/sh", true),
+        // strtoull reads "01000" and " 1000" as 1000; a plain reading would not.
+        ("files", "alice0:x:01000:2000::/:/bin/sh", true),
+        ("files", "alice0:x: 1000:2000::/:/bin/sh", true),
+        // glibc strips leading blanks before parsing.
+        ("files", "  alice0:x:1000:2000::/:/bin/sh", true),
+        // Comments, and compat-style +/- names in files mode, are skipped.
+        ("files", "#alice0:x:1000:2000::/:/bin/sh", false),
+        ("files", "+alice0:x:1000:2000::/:/bin/sh", false),
+        ("files", "alice0:x:1000x:2000::/:/bin/sh", false),
+        // Not files first: glibc alone answers (compat reads the same file).
+        ("compat", "alice0:x:1000:2000::/:/bin/sh", true),
+        ("compat", "#alice0:x:1000:2000::/:/bin/sh", false),
+    ];
+    for install in BOTH {
+        for &(source, first, glibc_takes_it) in cases {
+            let context = format!("{install:?} passwd: {source}, first line {first:?}");
+            let out = Case::uid(install, &["{pid}", "0", "1000", "1"])
+                .file("passwd", format!("{first}\n{base}").as_bytes())
+                .file(
+                    "nsswitch.conf",
+                    format!("passwd: {source}\ngroup: files\nsubid: files\n").as_bytes(),
+                )
+                .run();
+            if glibc_takes_it {
+                out.assert_refused("newuidmap", &context);
+                assert!(
+                    out.stderr.contains("(passwd: UID 1000 GID 2000)"),
+                    "{context}: {}",
+                    out.stderr
+                );
+            } else {
+                assert_eq!(out.status, 0, "{context}: {out:#?}");
+                assert_eq!(out.uid_lines(), lines(&["0 1000 1"]), "{context}");
+            }
+        }
+    }
+}

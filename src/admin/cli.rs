@@ -273,7 +273,7 @@ fn check(args: &[OsString]) -> ExitCode {
 /// NSS otherwise.
 fn uid_of(paths: &Paths, user: &[u8]) -> Option<u32> {
     if paths.passwd_is_system() {
-        SystemDirectory.uid_by_name(user)
+        SystemDirectory::default().uid_by_name(user)
     } else {
         let text = std::fs::read(&paths.passwd).unwrap_or_default();
         Accounts::from_passwd(&text).uid_of(user)
@@ -298,7 +298,7 @@ fn show_command(args: &[OsString]) -> ExitCode {
         Some(user) => user.as_bytes().to_vec(),
         None => {
             let uid = nix::unistd::getuid().as_raw();
-            match SystemDirectory.account_by_uid(uid) {
+            match SystemDirectory::default().account_by_uid(uid) {
                 Ok(Some(account)) => account.name.unwrap_or_else(|| uid.to_string()).into_bytes(),
                 _ => uid.to_string().into_bytes(),
             }

@@ -252,7 +252,7 @@ fn resolve_user(paths: &Paths, accounts: &Accounts, user: &str) -> Option<u32> {
     accounts.uid_of(user.as_bytes()).or_else(|| {
         paths
             .passwd_is_system()
-            .then(|| SystemDirectory.uid_by_name(user.as_bytes()))
+            .then(|| SystemDirectory::default().uid_by_name(user.as_bytes()))
             .flatten()
     })
 }
