@@ -16,7 +16,10 @@ use memchr::memmem::Finder;
 use crate::directory::UserDirectory;
 use crate::mapping::IdRange;
 use crate::number::{parse_u32, push_decimal};
-use crate::subid::{Chunk, Line, LineProblem, for_each_chunk, for_each_line, is_blank, parse_line};
+use crate::subid::{
+    Chunk, Line, LineProblem, SMALL_TEXT, count_byte, find_byte, for_each_chunk, for_each_line,
+    is_blank, parse_line,
+};
 
 /// How the caller is recognised in an owner field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,31 +111,57 @@ pub fn scan_direct<R: Read>(
     number_lines: bool,
 ) -> io::Result<OwnedScan> {
     let needles = key.needles();
-    let finders: Vec<Finder<'_>> = needles.iter().map(Finder::new).collect();
+    // Built on the first large chunk only (see SMALL_TEXT).
+    let mut finders: Option<Vec<Finder<'_>>> = None;
     let mut scan = OwnedScan::default();
     for_each_chunk(reader, number_lines, |chunk| {
         let Chunk::Lines { text, first_line } = chunk else {
             return;
         };
-        for finder in &finders {
+        for (index, needle) in needles.iter().enumerate() {
             let mut counted_to = 0;
             let mut line = first_line;
-            for hit in finder.find_iter(text) {
+            let mut visit = |hit: usize| {
                 let Some(start) = line_start(text, hit) else {
-                    continue;
+                    return;
                 };
                 if number_lines {
-                    line += memchr::memchr_iter(b'\n', &text[counted_to..start]).count();
+                    line += count_byte(b'\n', &text[counted_to..start]);
                     counted_to = start;
                 }
-                let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at);
+                let end = find_byte(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at);
                 record(&mut scan, key, parse_line(&text[start..end]), line);
+            };
+            if text.len() < SMALL_TEXT {
+                small_text_hits(text, needle).for_each(&mut visit);
+            } else {
+                let finders =
+                    finders.get_or_insert_with(|| needles.iter().map(Finder::new).collect());
+                finders[index].find_iter(text).for_each(&mut visit);
             }
         }
     })?;
     scan.entries.sort_by_key(|e| e.line);
     scan.broken.sort_by_key(|b| b.line);
     Ok(scan)
+}
+
+/// Every occurrence of `needle` in a small `text`, as `Finder::find_iter`
+/// would report them (start offsets, non-overlapping, in order).
+fn small_text_hits<'a>(text: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let first = *needle.first()?;
+        while from + needle.len() <= text.len() {
+            let at = from + text[from..].iter().position(|&b| b == first)?;
+            if text[at..].starts_with(needle) {
+                from = at + needle.len();
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
+    })
 }
 
 /// Where the line containing `hit` starts, if only blanks precede `hit` on it.
@@ -321,5 +350,17 @@ alice:600000:1";
         b.sort();
         assert_eq!(a, b);
         assert!(fast.entries.iter().all(|e| e.line == 0));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn small_text_search_agrees_with_memmem(
+            text in proptest::collection::vec(proptest::sample::select(b"ab:\n ".to_vec()), 0..300),
+            needle in proptest::collection::vec(proptest::sample::select(b"ab:".to_vec()), 1..5),
+        ) {
+            let expected: Vec<usize> = Finder::new(&needle).find_iter(&text).collect();
+            let got: Vec<usize> = small_text_hits(&text, &needle).collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 }

