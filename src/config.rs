@@ -51,8 +51,15 @@ pub fn trust_problem(kind: SFlag, uid: u32, gid: u32, mode: u32) -> Option<Confi
     }
 }
 
+/// A trusted configuration file, open, with its size when opened.
+#[derive(Debug)]
+pub struct ConfigFile {
+    pub file: File,
+    pub size: u64,
+}
+
 /// Opens a trusted configuration file; `Ok(None)` when it does not exist.
-pub fn open_config(path: &'static str) -> Result<Option<File>, ConfigError> {
+pub fn open_config(path: &'static str) -> Result<Option<ConfigFile>, ConfigError> {
     let error = |problem| ConfigError { path, problem };
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
     let fd = match open(path, flags, Mode::empty()) {
@@ -65,15 +72,18 @@ pub fn open_config(path: &'static str) -> Result<Option<File>, ConfigError> {
     if let Some(problem) = trust_problem(kind, stat.st_uid, stat.st_gid, stat.st_mode) {
         return Err(error(problem));
     }
-    Ok(Some(File::from(fd)))
+    Ok(Some(ConfigFile {
+        file: File::from(fd),
+        size: u64::try_from(stat.st_size).unwrap_or(0),
+    }))
 }
 
 /// Reads a small trusted configuration file whole; empty when absent.
 pub fn read_config(path: &'static str) -> Result<Vec<u8>, ConfigError> {
-    let Some(file) = open_config(path)? else {
+    let Some(opened) = open_config(path)? else {
         return Ok(Vec::new());
     };
-    read_small(file, u64::MAX)
+    read_small(opened, u64::MAX)
         .map_err(|errno| ConfigError {
             path,
             problem: ConfigProblem::Read(errno),
@@ -81,20 +91,30 @@ pub fn read_config(path: &'static str) -> Result<Vec<u8>, ConfigError> {
         .map(Option::unwrap_or_default)
 }
 
-/// Reads an opened file whole, sized by fstat so that a small file costs one
-/// read plus the one that sees its end; `Ok(None)` if it is larger than `limit`.
-pub fn read_small(mut file: File, limit: u64) -> Result<Option<Vec<u8>>, Errno> {
-    let size = fstat(&file)?.st_size;
-    let size = u64::try_from(size).unwrap_or(0);
-    if size > limit {
+/// Reads an opened file whole; `Ok(None)` if it was larger than `limit`
+/// when opened. Sized by that size, a small file costs one read plus the
+/// one that sees its end (std's read_to_end would first ask for the size
+/// and position again). A file that grew meanwhile is read to its end.
+pub fn read_small(opened: ConfigFile, limit: u64) -> Result<Option<Vec<u8>>, Errno> {
+    if opened.size > limit {
         return Ok(None);
     }
-    // One byte more than the size, so the end is seen without regrowing
-    // (the file may also have grown since the fstat; read_to_end copes).
-    let capacity = usize::try_from(size.saturating_add(1)).unwrap_or(usize::MAX);
-    let mut text = Vec::with_capacity(capacity);
-    file.read_to_end(&mut text)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    let mut file = opened.file;
+    let expected = usize::try_from(opened.size).unwrap_or(0);
+    let mut text = vec![0u8; expected.saturating_add(1).max(64)];
+    let mut filled = 0;
+    loop {
+        if filled == text.len() {
+            text.resize(text.len() * 2, 0);
+        }
+        match file.read(&mut text[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+        }
+    }
+    text.truncate(filled);
     Ok(Some(text))
 }
 

@@ -50,8 +50,8 @@ impl SystemDirectory {
         if !self.passwd_files_first {
             return None;
         }
-        let file = crate::config::open_config(crate::config::PASSWD).ok()??;
-        let text = crate::config::read_small(file, DIRECT_PASSWD_LIMIT).ok()??;
+        let opened = crate::config::open_config(crate::config::PASSWD).ok()??;
+        let text = crate::config::read_small(opened, DIRECT_PASSWD_LIMIT).ok()??;
         match crate::passwd::lookup_uid(&text, uid) {
             crate::passwd::FilesAnswer::Found(account) => Some(account),
             crate::passwd::FilesAnswer::Absent | crate::passwd::FilesAnswer::Unsure => None,

@@ -21,7 +21,9 @@ use crate::mapping::{IdRange, ValidMap};
 use crate::nss::{self, Module};
 use crate::nsswitch::{SubidSource, subid_sources};
 use crate::output::{self, escape};
-use crate::owned::{OwnedEntry, OwnedScan, OwnerKey, OwnerMatch, scan_aliases, scan_direct};
+use crate::owned::{
+    OwnedEntry, OwnedScan, OwnerKey, OwnerMatch, scan_aliases, scan_direct, scan_direct_file,
+};
 use crate::policy::{Coverage, Decision, Grant, decide};
 use crate::privilege::{self, RealIds};
 use crate::request::{self, Command, MapRequest};
@@ -383,11 +385,12 @@ fn decide_map(
         match source {
             SubidSource::Files => {
                 gathered.sources.push(path.to_string());
-                let mut opened = config::open_config(path).map_err(Failure::Config)?;
-                if let Some(opened) = opened.as_mut() {
-                    gathered.files = scan_direct(&mut *opened, &key, false).map_err(read_error)?;
+                let opened = config::open_config(path).map_err(Failure::Config)?;
+                if let Some(opened) = &opened {
+                    gathered.files =
+                        scan_direct_file(&opened.file, opened.size, &key).map_err(read_error)?;
                 }
-                file = opened;
+                file = opened.map(|opened| opened.file);
             }
             SubidSource::Module(name) => {
                 let library = nss::library_name(name);

@@ -9,6 +9,7 @@
 //! not cost a million NSS lookups.
 #![forbid(unsafe_code)]
 
+use std::fs::File;
 use std::io::{self, Read};
 
 use memchr::memmem::Finder;
@@ -17,8 +18,8 @@ use crate::directory::UserDirectory;
 use crate::mapping::IdRange;
 use crate::number::{parse_u32, push_decimal};
 use crate::subid::{
-    Chunk, Line, LineProblem, SMALL_TEXT, count_byte, find_byte, for_each_chunk, for_each_line,
-    is_blank, parse_line,
+    Chunk, Line, LineProblem, SMALL_TEXT, count_byte, find_byte, for_each_chunk_sized,
+    for_each_line, is_blank, parse_line,
 };
 
 /// How the caller is recognised in an owner field.
@@ -110,11 +111,36 @@ pub fn scan_direct<R: Read>(
     key: &OwnerKey,
     number_lines: bool,
 ) -> io::Result<OwnedScan> {
+    if number_lines {
+        scan_numbered(reader, key)
+    } else {
+        scan_direct_sized(reader, key, None)
+    }
+}
+
+fn scan_numbered<R: Read>(reader: R, key: &OwnerKey) -> io::Result<OwnedScan> {
+    scan_chunks(reader, key, None, true)
+}
+
+fn scan_direct_sized<R: Read>(
+    reader: R,
+    key: &OwnerKey,
+    size_hint: Option<u64>,
+) -> io::Result<OwnedScan> {
+    scan_chunks(reader, key, size_hint, false)
+}
+
+fn scan_chunks<R: Read>(
+    reader: R,
+    key: &OwnerKey,
+    size_hint: Option<u64>,
+    number_lines: bool,
+) -> io::Result<OwnedScan> {
     let needles = key.needles();
     // Built on the first large chunk only (see SMALL_TEXT).
     let mut finders: Option<Vec<Finder<'_>>> = None;
     let mut scan = OwnedScan::default();
-    for_each_chunk(reader, number_lines, |chunk| {
+    for_each_chunk_sized(reader, size_hint, number_lines, |chunk| {
         let Chunk::Lines { text, first_line } = chunk else {
             return;
         };
@@ -144,6 +170,13 @@ pub fn scan_direct<R: Read>(
     scan.entries.sort_by_key(|e| e.line);
     scan.broken.sort_by_key(|b| b.line);
     Ok(scan)
+}
+
+/// [`scan_direct`] without line numbers, over an open file of `size` bytes
+/// (from its fstat): the helpers' usual path. The size sizes the read buffer
+/// (see [`for_each_chunk_sized`]).
+pub fn scan_direct_file(file: &File, size: u64, key: &OwnerKey) -> io::Result<OwnedScan> {
+    scan_direct_sized(file, key, Some(size))
 }
 
 /// Every occurrence of `needle` in a small `text`, as `Finder::find_iter`

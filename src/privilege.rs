@@ -110,7 +110,7 @@ pub fn drop_to_caller(ids: RealIds, keep: &CapsHashSet) -> Result<(), PrivilegeE
     setresgid(gid, gid, gid).map_err(step("setresgid"))?;
     setresuid(uid, uid, uid).map_err(step("setresuid"))?;
     prctl::set_keepcaps(false).map_err(step("PR_SET_KEEPCAPS"))?;
-    set_capabilities(keep, &CapsHashSet::new())?;
+    cut_capabilities(keep)?;
     // Changing credentials resets dumpability to the fs.suid_dumpable sysctl.
     prctl::set_dumpable(false).map_err(step("PR_SET_DUMPABLE"))?;
     verify_ids(ids)
@@ -122,30 +122,37 @@ pub fn drop_everything(ids: RealIds) -> Result<(), PrivilegeError> {
 }
 
 /// Makes the kept capabilities effective, just before the map files are opened.
+/// The drop already emptied inheritable and ambient and cut permitted to
+/// `keep` (and verified it); nothing since can have changed them, so only
+/// the effective set is written, and it and permitted are read back.
 pub fn raise_kept(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
-    set_capabilities(keep, keep)
+    caps::set(None, CapSet::Effective, keep).map_err(caps_step("capset"))?;
+    for (set, what) in [
+        (CapSet::Effective, "effective capabilities"),
+        (CapSet::Permitted, "permitted capabilities"),
+    ] {
+        if caps::read(None, set).map_err(caps_step("capget"))? != *keep {
+            return Err(PrivilegeError::Verify { what });
+        }
+    }
+    Ok(())
 }
 
-fn set_capabilities(
-    permitted: &CapsHashSet,
-    effective: &CapsHashSet,
-) -> Result<(), PrivilegeError> {
+/// Permitted becomes `permitted`; effective, inheritable and ambient empty.
+fn cut_capabilities(permitted: &CapsHashSet) -> Result<(), PrivilegeError> {
     let empty = CapsHashSet::new();
     // Effective first: it must stay a subset of permitted at every step.
     caps::set(None, CapSet::Effective, &empty).map_err(caps_step("capset"))?;
     caps::set(None, CapSet::Inheritable, &empty).map_err(caps_step("capset"))?;
     caps::set(None, CapSet::Permitted, permitted).map_err(caps_step("capset"))?;
     caps::clear(None, CapSet::Ambient).map_err(caps_step("PR_CAP_AMBIENT"))?;
-    if !effective.is_empty() {
-        caps::set(None, CapSet::Effective, effective).map_err(caps_step("capset"))?;
-    }
     let read = |set| caps::read(None, set).map_err(caps_step("capget"));
     // Ambient is not read back: the kernel keeps it a subset of permitted ∩
     // inheritable, so an empty inheritable set proves it empty (and reading
     // it costs two prctl calls per capability).
     let checks = [
         (CapSet::Permitted, permitted, "permitted capabilities"),
-        (CapSet::Effective, effective, "effective capabilities"),
+        (CapSet::Effective, &empty, "effective capabilities"),
         (CapSet::Inheritable, &empty, "inheritable capabilities"),
     ];
     for (set, expected, what) in checks {

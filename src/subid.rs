@@ -121,8 +121,8 @@ pub fn parse_line(raw: &[u8]) -> Line<'_> {
     }
 }
 
-/// Read size, and so the longest line we accept. Memory use is this buffer,
-/// whatever the file's size.
+/// The longest line we accept (with its newline); memory use is bounded by
+/// this buffer, whatever the file's size.
 pub const CHUNK_BYTES: usize = 128 * 1024;
 
 /// Texts shorter than this are searched with plain loops. memchr's first
@@ -158,8 +158,12 @@ pub fn count_byte(byte: u8, text: &[u8]) -> usize {
     }
 }
 
-/// Where the buffer starts (see [`for_each_chunk`]).
+/// Where the buffer starts when the input's size is unknown (see
+/// [`for_each_chunk_sized`]).
 const FIRST_CHUNK_BYTES: usize = 8 * 1024;
+
+/// The most read at once (see [`for_each_chunk_sized`]).
+pub const READ_BYTES: usize = 64 * 1024;
 
 /// What a reader sees besides lines, for `subid check`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -184,19 +188,36 @@ pub enum Chunk<'a> {
 /// every byte; the helpers need numbers only for messages); otherwise
 /// `first_line` and `lines` stay 0.
 pub fn for_each_chunk<R: Read>(
+    reader: R,
+    number_lines: bool,
+    visit: impl FnMut(Chunk<'_>),
+) -> io::Result<StreamSummary> {
+    for_each_chunk_sized(reader, None, number_lines, visit)
+}
+
+/// [`for_each_chunk`], with the number of bytes expected when known (fstat).
+///
+/// Memory is the point here: the buffer is zeroed heap memory (calloc must
+/// clear it), so every byte of it is a touched page. It starts at the size
+/// of the input, or 8 KiB when that is unknown, and grows, by doubling, up
+/// to [`READ_BYTES`] while reads fill it, and up to [`CHUNK_BYTES`] only for a
+/// line that does not fit. A few-line file costs one small allocation, a
+/// large one a steady 64 KiB, whatever its size.
+pub fn for_each_chunk_sized<R: Read>(
     mut reader: R,
+    size_hint: Option<u64>,
     number_lines: bool,
     mut visit: impl FnMut(Chunk<'_>),
 ) -> io::Result<StreamSummary> {
-    // The buffer starts small and doubles up to CHUNK_BYTES whenever a read
-    // fills it: a typical file of a few lines then costs one small zeroed
-    // allocation instead of 128 KiB of page faults (calloc must clear heap
-    // memory), and a large file still goes through in 128 KiB reads.
-    let mut buf = vec![0u8; FIRST_CHUNK_BYTES];
+    let first = size_hint.map_or(FIRST_CHUNK_BYTES, |size| {
+        usize::try_from(size.saturating_add(1)).map_or(READ_BYTES, |n| n.clamp(64, READ_BYTES))
+    });
+    let mut buf = vec![0u8; first];
     let mut filled = 0;
     let mut summary = StreamSummary::default();
     let mut skipping_long_line = false;
     loop {
+        // No newline in a full buffer: make room for a longer line.
         if filled == buf.len() && buf.len() < CHUNK_BYTES {
             buf.resize((buf.len() * 2).min(CHUNK_BYTES), 0);
         }
@@ -206,8 +227,9 @@ pub fn for_each_chunk<R: Read>(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if read == space && buf.len() < CHUNK_BYTES {
-            buf.resize((buf.len() * 2).min(CHUNK_BYTES), 0);
+        // A read that fills the buffer means more is coming: read more at once.
+        if read == space && buf.len() < READ_BYTES {
+            buf.resize((buf.len() * 2).min(READ_BYTES), 0);
         }
         if read == 0 {
             if filled > 0 && !skipping_long_line {
