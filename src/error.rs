@@ -54,15 +54,33 @@ pub enum Failure {
     Usage(UsageError),
     Map(MapError),
     Privilege(PrivilegeError),
-    NoPasswdEntry { uid: u32 },
-    PasswdLookup { uid: u32, errno: Errno },
+    NoPasswdEntry {
+        uid: u32,
+    },
+    PasswdLookup {
+        uid: u32,
+        errno: Errno,
+    },
     Config(ConfigError),
-    SubidRead { path: &'static str, errno: Errno },
+    SubidRead {
+        path: &'static str,
+        errno: Errno,
+    },
     Target(TargetError),
-    Namespace { pid: u32, problem: NamespaceProblem },
+    Namespace {
+        pid: u32,
+        problem: NamespaceProblem,
+    },
     Ownership(OwnershipMismatch),
     Refused(Box<RefusalReport>),
-    Write { pid: u32, error: WriteError },
+    Write {
+        pid: u32,
+        error: WriteError,
+    },
+    /// A dry run's map could not be printed.
+    DryRunOutput {
+        errno: Errno,
+    },
 }
 
 pub fn usage_line(kind: IdKind) -> String {
@@ -107,6 +125,10 @@ impl Failure {
             Failure::SubidRead { path, errno } => {
                 vec![format!("cannot read {path}: {}", errno_text(*errno))]
             }
+            Failure::DryRunOutput { errno } => vec![format!(
+                "dry run: cannot print the map on standard output: {}",
+                errno_text(*errno)
+            )],
             Failure::Target(error) => target_lines(error),
             Failure::Namespace { pid, problem } => namespace_lines(kind, *pid, *problem),
             Failure::Ownership(mismatch) => ownership_lines(mismatch),

@@ -56,11 +56,11 @@ pub fn main(kind: IdKind) -> i32 {
     };
     match command {
         Command::Help => {
-            output::to_stdout(help_text(kind).as_bytes());
+            let _ = output::to_stdout(help_text(kind).as_bytes());
             SUCCESS
         }
         Command::Version => {
-            output::to_stdout(
+            let _ = output::to_stdout(
                 format!(
                     "{} (newidmap) {}\n",
                     kind.program(),
@@ -175,8 +175,7 @@ impl Call {
         )?;
         let deny_setgroups = kind == IdKind::Gid && decision.needs_setgroups_deny();
         let Some(target) = target.filter(|_| !request.dry_run) else {
-            print_dry_run(kind, &request.map, deny_setgroups, &notes);
-            return Ok(());
+            return print_dry_run(kind, &request.map, deny_setgroups, &notes);
         };
         privilege::raise_kept(&keep).map_err(Failure::Privilege)?;
         let pid = target.pid();
@@ -559,7 +558,13 @@ fn grant_notes(
         .collect()
 }
 
-fn print_dry_run(kind: IdKind, map: &ValidMap, deny_setgroups: bool, notes: &[String]) {
+/// A dry run's answer is its output: if it cannot be printed, the call fails.
+fn print_dry_run(
+    kind: IdKind,
+    map: &ValidMap,
+    deny_setgroups: bool,
+    notes: &[String],
+) -> Result<(), Failure> {
     let mut text = map.render();
     for note in notes {
         text.extend_from_slice(note.as_bytes());
@@ -572,5 +577,7 @@ fn print_dry_run(kind: IdKind, map: &ValidMap, deny_setgroups: bool, notes: &[St
         };
         text.extend_from_slice(note);
     }
-    output::to_stdout(&text);
+    output::to_stdout(&text).map_err(|error| Failure::DryRunOutput {
+        errno: crate::target::io_errno(&error),
+    })
 }

@@ -18,11 +18,12 @@ pub fn error_lines(program: &str, lines: &[String]) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-/// Writes bytes to stdout, ignoring write errors.
-pub fn to_stdout(bytes: &[u8]) {
+/// Writes bytes to stdout; the error is the caller's to report or ignore
+/// (never a panic).
+pub fn to_stdout(bytes: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(bytes);
-    let _ = out.flush();
+    out.write_all(bytes)?;
+    out.flush()
 }
 
 /// `say!(program, "format", args...)`: one `program: message` line on stderr.

@@ -244,4 +244,131 @@ mod tests {
         assert!(!files_first(b"PASSWD: files\n"));
         assert!(!files_first(b"passwd: files\nPasswd: ldap\n"));
     }
+
+    /// glibc 2.36's files source for getpwuid, modelled closely: lines are
+    /// cut at NUL and newline, leading white space skipped, comments and
+    /// unparsable lines skipped, `+`/`-` names skipped, numbers read by
+    /// strtoul (white space, sign, leading zeros; wrapped to 32 bits), the
+    /// GID may end the line. The direct reading must never disagree with it.
+    fn glibc_model(text: &[u8], uid: u32) -> Option<Account> {
+        fn strtoul(s: &[u8]) -> Option<(u64, usize)> {
+            let mut i = 0;
+            while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+                i += 1;
+            }
+            let negative = i < s.len() && s[i] == b'-';
+            if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+                i += 1;
+            }
+            let digits = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            let mut value: u64 = 0;
+            for &d in &s[i..i + digits] {
+                value = value.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+            }
+            Some((
+                if negative {
+                    value.wrapping_neg()
+                } else {
+                    value
+                },
+                i + digits,
+            ))
+        }
+        fn int_field(rest: &[u8]) -> Option<(u32, &[u8])> {
+            let (value, used) = strtoul(rest)?;
+            let after = &rest[used..];
+            let after = match after.first() {
+                Some(b':') => &after[1..],
+                None => after,
+                Some(_) => return None,
+            };
+            Some((value as u32, after))
+        }
+        for line in text.split(|&b| b == b'\n') {
+            let line = line.split(|&b| b == 0).next().unwrap_or_default();
+            let start = line
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c))
+                .unwrap_or(line.len());
+            let line = &line[start..];
+            if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            let (name, rest) = match line.iter().position(|&b| b == b':') {
+                Some(at) => (&line[..at], &line[at + 1..]),
+                None => (line, &b""[..]),
+            };
+            if name.first().is_some_and(|&b| b == b'+' || b == b'-') {
+                continue;
+            }
+            let rest = match rest.iter().position(|&b| b == b':') {
+                Some(at) => &rest[at + 1..],
+                None => &b""[..],
+            };
+            let Some((line_uid, rest)) = int_field(rest) else {
+                continue;
+            };
+            let Some((gid, _)) = int_field(rest) else {
+                continue;
+            };
+            if line_uid == uid {
+                return Some(Account {
+                    name: String::from_utf8(name.to_vec()).ok(),
+                    uid,
+                    gid,
+                });
+            }
+        }
+        None
+    }
+
+    fn passwd_text() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let name = prop::sample::select(vec![
+            "alice", "bob", "", "+nis", "-x", " lead", "#c", "\tab", "a\0b", "\u{e9}",
+        ]);
+        let number = prop::sample::select(vec![
+            "7",
+            "7",
+            "7",
+            "8",
+            "0",
+            "07",
+            " 7",
+            "+7",
+            "-1",
+            "4294967303",
+            "",
+            "7x",
+            "99999999999",
+        ]);
+        let line = (name, number.clone(), number, any::<bool>()).prop_map(|(n, u, g, short)| {
+            if short {
+                format!("{n}:x:{u}:{g}")
+            } else {
+                format!("{n}:x:{u}:{g}:gecos:/home:/bin/sh")
+            }
+        });
+        prop::collection::vec(line, 0..6).prop_map(|lines| lines.join("\n").into_bytes())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn direct_reading_never_disagrees_with_glibc(
+            text in passwd_text(),
+            uid in proptest::sample::select(vec![0u32, 7, 8, 4294967295]),
+        ) {
+            match lookup_uid(&text, uid) {
+                FilesAnswer::Found(account) => {
+                    proptest::prop_assert_eq!(Some(account), glibc_model(&text, uid));
+                }
+                FilesAnswer::Absent => proptest::prop_assert_eq!(None, glibc_model(&text, uid)),
+                FilesAnswer::Unsure => {}
+            }
+        }
+    }
 }

@@ -448,3 +448,37 @@ fn install_script_both_modes_idempotent_and_uninstall() {
     assert!(!prefix.join("share/man/man1/newuidmap.1").exists());
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The helpers load libc and nothing else (issue 8: each extra shared
+/// library costs a setuid exec about 0.1 ms). build.rs links GCC's unwinder
+/// statically; this notices if a dependency or toolchain change brings a
+/// library back.
+#[test]
+fn helpers_need_only_libc() {
+    let test = "helpers_need_only_libc";
+    if !tool_present(test, "readelf", "binutils") {
+        return;
+    }
+    for binary in [
+        env!("CARGO_BIN_EXE_newuidmap"),
+        env!("CARGO_BIN_EXE_newgidmap"),
+    ] {
+        let (ok, dynamic, err) = command_output(Command::new("readelf").args(["-d", binary]));
+        assert!(ok, "{binary}: {err}");
+        let needed: Vec<&str> = dynamic
+            .lines()
+            .filter(|l| l.contains("(NEEDED)"))
+            .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+            .collect();
+        assert!(
+            !needed.is_empty(),
+            "{binary}: no NEEDED entries?\n{dynamic}"
+        );
+        assert!(
+            needed
+                .iter()
+                .all(|lib| *lib == "libc.so.6" || lib.starts_with("ld-linux")),
+            "{binary} needs {needed:?}"
+        );
+    }
+}

@@ -207,7 +207,7 @@ pub fn main() -> ExitCode {
     }
     let Some(command) = rest.first() else {
         output::error_lines(PROGRAM, &["no command given".into()]);
-        output::to_stdout(USAGE.as_bytes());
+        let _ = output::to_stdout(USAGE.as_bytes());
         return ExitCode::from(EXIT_USAGE);
     };
     let args = &rest[1..];
@@ -217,11 +217,11 @@ pub fn main() -> ExitCode {
         b"add" => add(args),
         b"remove" => remove(args),
         b"-h" | b"--help" | b"help" => {
-            output::to_stdout(USAGE.as_bytes());
+            let _ = output::to_stdout(USAGE.as_bytes());
             ExitCode::SUCCESS
         }
         b"--version" => {
-            output::to_stdout(
+            let _ = output::to_stdout(
                 format!("subid (newidmap) {}\n", env!("CARGO_PKG_VERSION")).as_bytes(),
             );
             ExitCode::SUCCESS
@@ -265,7 +265,7 @@ fn check(args: &[OsString]) -> ExitCode {
     } else {
         report.render_text()
     };
-    output::to_stdout(text.as_bytes());
+    let _ = output::to_stdout(text.as_bytes());
     ExitCode::from(report.exit_status())
 }
 
@@ -320,7 +320,7 @@ fn show_command(args: &[OsString]) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    output::to_stdout(&show::render(&user, &ranges));
+    let _ = output::to_stdout(&show::render(&user, &ranges));
     ExitCode::SUCCESS
 }
 
@@ -348,7 +348,7 @@ fn getsubids(args: &[OsString]) -> ExitCode {
         let _ = std::io::Write::write_all(&mut std::io::stderr(), b"Error fetching ranges\n");
         return ExitCode::FAILURE;
     }
-    output::to_stdout(&show::render(user, &ranges));
+    let _ = output::to_stdout(&show::render(user, &ranges));
     ExitCode::SUCCESS
 }
 
@@ -366,7 +366,7 @@ fn finish_edit(result: Result<Vec<String>, EditError>) -> ExitCode {
         Ok(lines) => {
             let mut text = lines.join("\n");
             text.push('\n');
-            output::to_stdout(text.as_bytes());
+            let _ = output::to_stdout(text.as_bytes());
             ExitCode::SUCCESS
         }
         Err(EditError(message)) => {
