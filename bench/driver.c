@@ -5,6 +5,7 @@
  *
  *   driver lat  KIND LINES ROUNDS TAG OURS SHADOW FLOOR
  *   driver tput KIND LINES NPAR SECONDS ROUNDS TAG OURS SHADOW FLOOR
+ *   driver ref  ROUNDS NAME=PATH...
  *
  * KIND is uid or gid; LINES is 1, 2 or 340; a helper path of "-" skips it.
  * The caller's subordinate range must start at SUB_START (10000) with
@@ -25,6 +26,13 @@
  * wait, verify map, reap target} for SECONDS; rounds alternate the helper
  * order. Output, one line per helper and round:
  *   tput TAG HELPER ROUND NPAR CALLS SECONDS_ELAPSED
+ *
+ * Start-up references: programs that do nothing (the floor, a dynamically
+ * linked C no-op, a Rust no-op built like the helpers) spawned in rotating
+ * order with the same 2-line argv and a fresh target each, to show what
+ * dynamic loading and a language runtime cost before a helper's own work.
+ * Output, one line per call:
+ *   ref NAME ROUND NANOSECONDS MAXRSS_KIB MINOR_FAULTS
  *
  * ru_maxrss: the kernel counts the pre-exec address space too (exec_mmap
  * records the old mm's high-water RSS), and with a vfork-style spawn that is
@@ -345,6 +353,40 @@ static int throughput(int npar, double seconds, int rounds, const char *tag)
     return 0;
 }
 
+static int reference(int rounds, int n, char **specs)
+{
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < n; k++) {
+            int i = (r % 2) ? n - 1 - (k + r / 2) % n : (k + r / 2) % n;
+            char *eq = strchr(specs[i], '=');
+            if (!eq)
+                fail("ref: NAME=PATH expected");
+            struct target t = make_target();
+            snprintf(pidarg, sizeof pidarg, "%d", (int)t.pid);
+            pid_t pid;
+            struct rusage ru;
+            int st;
+            long long t0 = now_ns();
+            int err = posix_spawn(&pid, eq + 1, NULL, NULL, argvbuf, envp);
+            if (err) {
+                errno = err;
+                die(eq + 1);
+            }
+            while (wait4(pid, &st, 0, &ru) < 0)
+                if (errno != EINTR)
+                    die("wait4");
+            long long ns = now_ns() - t0;
+            end_target(t);
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                fail("ref: a reference program failed");
+            printf("ref\t%.*s\t%d\t%lld\t%ld\t%ld\n", (int)(eq - specs[i]), specs[i], r, ns,
+                   ru.ru_maxrss, ru.ru_minflt);
+        }
+        fflush(stdout);
+    }
+    return 0;
+}
+
 static void set_helpers(char **paths)
 {
     for (int i = 0; i < NHELPERS; i++)
@@ -378,7 +420,15 @@ int main(int argc, char **argv)
         build_request();
         return throughput(npar, seconds, rounds, argv[7]);
     }
+    if (strcmp(argv[1], "ref") == 0 && argc >= 4) {
+        kind = "uid";
+        nlines = 2;
+        own_id = getuid();
+        build_request();
+        return reference(atoi(argv[2]), argc - 3, argv + 3);
+    }
     fail("usage: driver lat KIND LINES ROUNDS TAG OURS SHADOW FLOOR | "
-         "driver tput KIND LINES NPAR SECONDS ROUNDS TAG OURS SHADOW FLOOR");
+         "driver tput KIND LINES NPAR SECONDS ROUNDS TAG OURS SHADOW FLOOR | "
+         "driver ref ROUNDS NAME=PATH...");
     return 2;
 }

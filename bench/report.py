@@ -54,6 +54,7 @@ def fmt_mib(kib):
 def load(path):
     lat = defaultdict(lambda: defaultdict(dict))  # tag -> helper -> round -> (ns, rss)
     tput = defaultdict(lambda: defaultdict(dict))  # npar -> helper -> round -> rate
+    ref = defaultdict(dict)  # program -> round -> (ns, rss, flt)
     with open(path) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
@@ -62,10 +63,13 @@ def load(path):
                 kind, size, key, lines = tag.split(":")
                 lat[(kind, int(size), key, int(lines))][helper][int(rnd)] = (
                     int(ns), int(rss), int(flt))
+            elif p[0] == "ref":
+                _, name, rnd, ns, rss, flt = p
+                ref[name][int(rnd)] = (int(ns), int(rss), int(flt))
             elif p[0] == "tput":
                 _, tag, helper, rnd, npar, calls, secs = p
                 tput[int(npar)][helper][int(rnd)] = int(calls) / float(secs)
-    return lat, tput
+    return lat, tput, ref
 
 
 def summarize(lat):
@@ -117,7 +121,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--load", default="?")
     a = ap.parse_args()
-    lat, tput = load(a.results)
+    lat, tput, ref = load(a.results)
     S = summarize(lat)
     o = []
     w = o.append
@@ -160,6 +164,28 @@ def main():
     w("RSS includes the spawning driver's own ~0.7 MiB (the kernel charges the pre-exec address "
       "space of a vfork child to ru_maxrss); the floor column shows that baseline. Faults are "
       "minor page faults (wait4 ru_minflt), same baseline.\n")
+    if ref.get("floor"):
+        w("### Start-up references (2-line newuidmap argv, fresh target each; no-ops write nothing)\n")
+        w("| program | time | per-round ratio to the floor | RSS | faults | rounds |")
+        w("|---|---|---:|---:|---:|---:|")
+        labels = {
+            "floor": "floor: static C `return 0`",
+            "c-dynamic": "the same C no-op, linked against libc.so.6",
+            "rust-dynamic": "Rust no-op built like the helpers (libc.so.6 only, no std start-up)",
+            "ours": "ours (newuidmap, whole call, 1-entry file)",
+        }
+        for name in ("floor", "c-dynamic", "rust-dynamic", "ours"):
+            rounds = ref.get(name, {})
+            if not rounds:
+                continue
+            ns = [v[0] for v in rounds.values()]
+            common = set(rounds) & set(ref["floor"])
+            ratio = med([rounds[r][0] / ref["floor"][r][0] for r in common])
+            w(f"| {labels[name]} | {fmt_ms(med(ns))} ({fmt_ms(quantile(ns, 0.1))}-"
+              f"{fmt_ms(quantile(ns, 0.9))}) | {fmt_ratio(ratio)} | "
+              f"{fmt_mib(med([v[1] for v in rounds.values()]))} | "
+              f"{med([v[2] for v in rounds.values()]):.0f} | {len(ns)} |")
+        w("")
     if tput:
         w("### Throughput (newuidmap, 2-line request, 1-entry file; verified maps per second; "
           "each call includes creating and reaping its target, also for the floor)\n")

@@ -54,6 +54,10 @@ if [[ ${1:-} == --inner ]]; then
             # real machine where the file is read on every container start.
             cat /etc/subuid >/dev/null
             if [[ $size == 1 && $key == name ]]; then
+                if [[ $MODE == quick ]]; then rr=51; else rr=201; fi
+                echo "  start-up references: $rr rounds" >&2
+                as_user "$WORK/driver" ref "$rr" "floor=$B/floor" "c-dynamic=$B/noop-c-dynamic" \
+                    "rust-dynamic=$B/noop-rust" "ours=$B/ours-newuidmap" >>"$RES"
                 if [[ $MODE == quick ]]; then tsec=1 trounds=1; else tsec=2 trounds=7; fi
                 for npar in 2 16; do
                     echo "  throughput, $npar parallel callers: $trounds x ${tsec}s per helper" >&2
@@ -141,6 +145,13 @@ for k in uid gid; do
 done
 cc -static -O2 -o "$B/floor" "$BENCH_DIR/floor.c" || {
     echo "run.sh: static link failed: apt-get install libc6-dev" >&2; exit 2; }
+# Start-up references (the ref table): the same no-op linked against libc.so,
+# and a Rust no-op built like the helpers (see build.rs and src/sys.rs).
+cc -O2 -o "$B/noop-c-dynamic" "$BENCH_DIR/floor.c"
+mkdir "$WORK/unwinder"
+ln -s "$(cc -print-file-name=libgcc_eh.a)" "$WORK/unwinder/libgcc_s.a"
+rustc --edition 2024 -O -C panic=abort -C strip=symbols -L "native=$WORK/unwinder" \
+    -o "$B/noop-rust" "$BENCH_DIR/noop.rs"
 chown root:root "$B"/*
 chmod 4755 "$B"/*
 cc -static -O2 -Wall -o "$WORK/driver" "$BENCH_DIR/driver.c"
