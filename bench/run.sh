@@ -109,7 +109,7 @@ while (($#)); do
     shift
 done
 [[ $(id -u) == 0 ]] || { echo "run.sh: must run as root (it installs setuid copies and mounts fixtures in a private namespace)" >&2; exit 2; }
-for tool in cc unshare setpriv python3 cargo; do
+for tool in cc unshare setpriv python3 cargo rustc; do
     command -v $tool >/dev/null || { echo "run.sh: $tool is missing" >&2; exit 2; }
 done
 [[ -x /usr/bin/newuidmap && -x /usr/bin/newgidmap ]] || {
