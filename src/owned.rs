@@ -111,23 +111,7 @@ pub fn scan_direct<R: Read>(
     key: &OwnerKey,
     number_lines: bool,
 ) -> io::Result<OwnedScan> {
-    if number_lines {
-        scan_numbered(reader, key)
-    } else {
-        scan_direct_sized(reader, key, None)
-    }
-}
-
-fn scan_numbered<R: Read>(reader: R, key: &OwnerKey) -> io::Result<OwnedScan> {
-    scan_chunks(reader, key, None, true)
-}
-
-fn scan_direct_sized<R: Read>(
-    reader: R,
-    key: &OwnerKey,
-    size_hint: Option<u64>,
-) -> io::Result<OwnedScan> {
-    scan_chunks(reader, key, size_hint, false)
+    scan_chunks(reader, key, None, number_lines)
 }
 
 fn scan_chunks<R: Read>(
@@ -176,7 +160,7 @@ fn scan_chunks<R: Read>(
 /// (from its fstat): the helpers' usual path. The size sizes the read buffer
 /// (see [`for_each_chunk_sized`]).
 pub fn scan_direct_file(file: &File, size: u64, key: &OwnerKey) -> io::Result<OwnedScan> {
-    scan_direct_sized(file, key, Some(size))
+    scan_chunks(file, key, Some(size), false)
 }
 
 /// Every occurrence of `needle` in a small `text`, as `Finder::find_iter`
