@@ -63,8 +63,13 @@ fn deb() -> &'static Path {
 }
 
 /// Shell: overlays over /usr, /var and /etc, so dpkg can change them privately.
-const PRIVATE_SYSTEM: &str = r#"OV=$(mktemp -d "$WORK/ov.XXXXXX"); mount -t tmpfs tmpfs "$OV"
-for d in usr var etc; do
+/// The overlay over whichever of them holds $WORK (a clone under /var, say)
+/// is mounted last: once it is, "$OV" resolves through it and no longer
+/// names the tmpfs, which overlayfs refuses as an upper directory.
+const PRIVATE_SYSTEM: &str = r#"OV=$(realpath "$(mktemp -d "$WORK/ov.XXXXXX")"); mount -t tmpfs tmpfs "$OV"
+order="usr var etc"
+for d in usr var etc; do case "$OV/" in "/$d/"*) order="${order/$d/} $d" ;; esac; done
+for d in $order; do
   mkdir -p "$OV/$d/up" "$OV/$d/wk"
   mount -t overlay overlay -o lowerdir=/$d,upperdir="$OV/$d/up",workdir="$OV/$d/wk" /$d || exit 95
 done
