@@ -176,7 +176,7 @@ for size in 1 1000 100000 1000000; do
     for key in name uid; do
         owner=$FIX_USER; [[ $key == uid ]] && owner=$FIX_UID
         awk -v n="$size" -v owner="$owner" 'BEGIN {
-            for (i = 1; i < n; i++) printf "u%d:%d:4096\n", i, 200000 + (i - 1) * 4096
+            for (i = 1; i < n; i++) printf "u%d:%.0f:4096\n", i, 200000 + (i - 1) * 4096
             printf "%s:10000:65536\n", owner }' >"$WORK/subid/$size.$key"
     done
 done

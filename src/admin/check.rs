@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use super::report::{FileSummary, Finding, Severity};
 use super::{defaults, file_word};
@@ -125,9 +126,13 @@ impl Hasher for Fnv {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// Unknown owners reported one by one; the rest are summed up in one finding.
+const MAX_UNKNOWN_LISTED: usize = 20;
+
 /// One distinct owner field.
 struct Owner {
-    text: Box<[u8]>,
+    /// Shared with the index's key: one copy per distinct owner.
+    text: Rc<[u8]>,
     /// The UID it resolves to, or `1 << 32 | index` for unknown names, so
     /// `alice` and `1000` are the same owner when alice is UID 1000.
     key: u64,
@@ -165,7 +170,7 @@ struct Checker<'a> {
     accounts: &'a Accounts,
     findings: Vec<Finding>,
     owners: Vec<Owner>,
-    index: FastMap<Box<[u8]>, u32>,
+    index: FastMap<Rc<[u8]>, u32>,
     records: Vec<Record>,
 }
 
@@ -202,14 +207,15 @@ impl Checker<'_> {
             (Some(uid), None) => (u64::from(uid), self.accounts.has_uid(uid)),
             (None, None) => (1 << 32 | u64::from(id), false),
         };
+        let text: Rc<[u8]> = owner.into();
+        self.index.insert(Rc::clone(&text), id);
         self.owners.push(Owner {
-            text: owner.into(),
+            text,
             key,
             known,
             first_line: line,
             lines: 1,
         });
-        self.index.insert(owner.into(), id);
         id
     }
 
@@ -405,10 +411,14 @@ impl Checker<'_> {
     }
 
     fn unknown_owners(&mut self) {
+        // Owners are numbered in order of first appearance, so these are the
+        // earliest. A file of stale entries from a retired directory can have
+        // a million of them: one line each would bury everything else.
         let unknown: Vec<(usize, String, usize, bool)> = self
             .owners
             .iter()
             .filter(|o| !o.known)
+            .take(MAX_UNKNOWN_LISTED)
             .map(|o| {
                 (
                     o.first_line,
@@ -438,6 +448,26 @@ impl Checker<'_> {
                     "remove the stale entries with subid remove {}, or create the account",
                     shell_word(&name)
                 ),
+            );
+        }
+        let mut rest = self
+            .owners
+            .iter()
+            .filter(|o| !o.known)
+            .skip(MAX_UNKNOWN_LISTED);
+        if let Some(first) = rest.next() {
+            let (owners, lines) = rest.fold((1usize, first.lines), |(owners, lines), o| {
+                (owners + 1, lines + o.lines)
+            });
+            self.push(
+                Severity::Warning,
+                "unknown-owner",
+                Some(first.first_line),
+                format!(
+                    "{owners} more owners are not in passwd ({lines} lines), the first \"{}\" (only the first {MAX_UNKNOWN_LISTED} are listed one by one)",
+                    shown_owner(&first.text)
+                ),
+                "remove the stale entries with subid remove USER, or create the accounts".into(),
             );
         }
     }
@@ -903,6 +933,38 @@ mod tests {
         );
         assert_eq!(run("alice:60000:2\n"), vec![(Some(1), "account-ids", None)]);
         assert_eq!(run("alice:60001:2\n"), vec![]);
+    }
+
+    #[test]
+    fn unknown_owners_past_the_first_twenty_are_summed_up() {
+        // 25 unknown owners, the last one with two lines.
+        let mut text = String::new();
+        for i in 0..25 {
+            text.push_str(&format!("ghost{i}:{}:5\n", 200_000 + i * 10));
+        }
+        text.push_str("ghost24:300000:5\n");
+        let accounts = Accounts::from_passwd(PASSWD);
+        let (_, findings) = check_reader(
+            text.as_bytes(),
+            "subuid",
+            IdKind::Uid,
+            &accounts,
+            &LoginDefs::default(),
+        )
+        .unwrap();
+        assert_eq!(findings.len(), MAX_UNKNOWN_LISTED + 1);
+        assert!(findings.iter().all(|f| f.code == "unknown-owner"));
+        assert_eq!(findings[19].line, Some(20));
+        assert!(findings[19].message.contains("\"ghost19\""));
+        let summary = &findings[20];
+        assert_eq!(summary.line, Some(21));
+        assert!(
+            summary
+                .message
+                .starts_with("5 more owners are not in passwd (6 lines), the first \"ghost20\""),
+            "{}",
+            summary.message
+        );
     }
 
     #[test]
