@@ -205,31 +205,37 @@ static void verify(pid_t pid, int helper)
     }
 }
 
-/* One call: returns nanoseconds, stores ru_maxrss (KiB). */
-static long long call_helper(int helper, pid_t target, long *maxrss, long *minflt)
+/* One call of PATH against TARGET: returns nanoseconds, stores ru_maxrss
+ * (KiB) and minor faults; a failed call ends the run. */
+static long long spawn_timed(const char *name, const char *path, pid_t target, long *maxrss,
+                             long *minflt)
 {
     snprintf(pidarg, sizeof pidarg, "%d", (int)target);
     pid_t pid;
     struct rusage ru;
     int st;
     long long t0 = now_ns();
-    int err = posix_spawn(&pid, helper_paths[helper], NULL, NULL, argvbuf, envp);
+    int err = posix_spawn(&pid, path, NULL, NULL, argvbuf, envp);
     if (err) {
         errno = err;
-        die(helper_paths[helper]);
+        die(path);
     }
     while (wait4(pid, &st, 0, &ru) < 0)
         if (errno != EINTR)
             die("wait4");
     long long t1 = now_ns();
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(stderr, "driver: %s (%s) failed, status %#x\n", helper_names[helper],
-                helper_paths[helper], st);
+        fprintf(stderr, "driver: %s (%s) failed, status %#x\n", name, path, st);
         exit(5);
     }
     *maxrss = ru.ru_maxrss;
     *minflt = ru.ru_minflt;
     return t1 - t0;
+}
+
+static long long call_helper(int helper, pid_t target, long *maxrss, long *minflt)
+{
+    return spawn_timed(helper_names[helper], helper_paths[helper], target, maxrss, minflt);
 }
 
 /* Round r's order: rotations alternating with reversed rotations, so each
@@ -362,25 +368,13 @@ static int reference(int rounds, int n, char **specs)
             if (!eq)
                 fail("ref: NAME=PATH expected");
             struct target t = make_target();
-            snprintf(pidarg, sizeof pidarg, "%d", (int)t.pid);
-            pid_t pid;
-            struct rusage ru;
-            int st;
-            long long t0 = now_ns();
-            int err = posix_spawn(&pid, eq + 1, NULL, NULL, argvbuf, envp);
-            if (err) {
-                errno = err;
-                die(eq + 1);
-            }
-            while (wait4(pid, &st, 0, &ru) < 0)
-                if (errno != EINTR)
-                    die("wait4");
-            long long ns = now_ns() - t0;
+            long rss, flt;
+            *eq = '\0';
+            long long ns = spawn_timed(specs[i], eq + 1, t.pid, &rss, &flt);
+            *eq = '=';
             end_target(t);
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                fail("ref: a reference program failed");
-            printf("ref\t%.*s\t%d\t%lld\t%ld\t%ld\n", (int)(eq - specs[i]), specs[i], r, ns,
-                   ru.ru_maxrss, ru.ru_minflt);
+            printf("ref\t%.*s\t%d\t%lld\t%ld\t%ld\n", (int)(eq - specs[i]), specs[i], r, ns, rss,
+                   flt);
         }
         fflush(stdout);
     }

@@ -875,7 +875,7 @@ mod tests {
 
     const PASSWD: &[u8] = b"root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/:/bin/sh\nbob:x:1001:1001::/:/bin/sh\ncarol:x:1002:1002::/:/bin/sh\n";
 
-    fn run(text: &str) -> Vec<(Option<usize>, &'static str, Option<usize>)> {
+    fn findings(text: &str) -> Vec<Finding> {
         let accounts = Accounts::from_passwd(PASSWD);
         let (_, findings) = check_reader(
             text.as_bytes(),
@@ -886,6 +886,10 @@ mod tests {
         )
         .unwrap();
         findings
+    }
+
+    fn run(text: &str) -> Vec<(Option<usize>, &'static str, Option<usize>)> {
+        findings(text)
             .iter()
             .map(|f| (f.line, f.code, f.related_line))
             .collect()
@@ -943,15 +947,7 @@ mod tests {
             text.push_str(&format!("ghost{i}:{}:5\n", 200_000 + i * 10));
         }
         text.push_str("ghost24:300000:5\n");
-        let accounts = Accounts::from_passwd(PASSWD);
-        let (_, findings) = check_reader(
-            text.as_bytes(),
-            "subuid",
-            IdKind::Uid,
-            &accounts,
-            &LoginDefs::default(),
-        )
-        .unwrap();
+        let findings = findings(&text);
         assert_eq!(findings.len(), MAX_UNKNOWN_LISTED + 1);
         assert!(findings.iter().all(|f| f.code == "unknown-owner"));
         assert_eq!(findings[19].line, Some(20));
