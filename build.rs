@@ -9,8 +9,9 @@
 //! directory searched before the system's makes `-lgcc_s` resolve to it.
 //! With `panic = "abort"` the unwinder is never entered; it is only linked.
 //!
-//! If the compiler does not know libgcc_eh.a (another toolchain), nothing is
-//! done and the binaries link libgcc_s.so.1 as usual: slower, not broken.
+//! If the compiler does not know libgcc_eh.a (another toolchain), or the build
+//! is a cross build, nothing is done and the binaries link libgcc_s.so.1 as
+//! usual: slower, not broken.
 //! tests/e2e_packaging.rs checks the result with the dynamic loader's list.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,9 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=CC");
     let target = std::env::var("TARGET").unwrap_or_default();
-    if !target.ends_with("-linux-gnu") {
+    let host = std::env::var("HOST").unwrap_or_default();
+    // Native builds only: a cross build's `cc` would name the host's archive.
+    if !target.ends_with("-linux-gnu") || target != host {
         return;
     }
     let Some(archive) = static_unwinder() else {
