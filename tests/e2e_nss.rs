@@ -75,6 +75,21 @@ fn nss_case(mut case: Case, subid_line: &str, ranges: Option<&str>) -> Case {
     case
 }
 
+/// newuidmap on the `nss-module` set with the given `subid:` line.
+fn nss_uid(install: Install, subid_line: &str, args: &[&str]) -> Outcome {
+    nss_case(Case::uid(install, args), subid_line, None).run()
+}
+
+/// newgidmap on the `nss-module` set with the given `subid:` line.
+fn nss_gid(install: Install, subid_line: &str, args: &[&str]) -> Outcome {
+    nss_case(Case::gid(install, args), subid_line, None).run()
+}
+
+/// The helper's stderr contains `text`.
+fn assert_said(out: &Outcome, context: &str, text: &str) {
+    assert!(out.stderr.contains(text), "{context}: {}", out.stderr);
+}
+
 fn lines(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -92,24 +107,15 @@ fn module_only_grant() {
     for install in BOTH {
         let ctx = format!("{install:?}");
         // libsubid_test.so grants alice 500000:65536; the files are not read.
-        let out = nss_case(
-            Case::uid(
-                install,
-                &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
-            ),
+        let out = nss_uid(
+            install,
             "subid: test",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
+        );
         assert_granted(&out, &ctx);
         assert_eq!(out.stderr, "", "{ctx}");
         assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 500000 65536"]));
-        let out = nss_case(
-            Case::gid(install, &["{pid}", "0", "500000", "65536"]),
-            "subid: test",
-            None,
-        )
-        .run();
+        let out = nss_gid(install, "subid: test", &["{pid}", "0", "500000", "65536"]);
         assert_granted(&out, &ctx);
         assert_eq!(out.gid_lines(), lines(&["0 500000 65536"]));
         assert_eq!(
@@ -117,19 +123,12 @@ fn module_only_grant() {
             "{ctx}: a module grant keeps setgroups"
         );
         // alice's /etc/subuid range is not a source with `subid: test`.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "100000", "10"]),
-            "subid: test",
-            None,
-        )
-        .run();
+        let out = nss_uid(install, "subid: test", &["{pid}", "0", "100000", "10"]);
         out.assert_refused("newuidmap", &ctx);
-        assert!(
-            out.stderr.contains(
-                "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_test.so"
-            ),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_test.so",
         );
     }
 }
@@ -141,40 +140,29 @@ fn files_only_grant_with_subid_files() {
     }
     for install in BOTH {
         let ctx = format!("{install:?}");
-        let out = nss_case(
-            Case::uid(
-                install,
-                &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
-            ),
+        let out = nss_uid(
+            install,
             "subid: files",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
+        );
         assert_granted(&out, &ctx);
         assert_eq!(out.stderr, "", "{ctx}");
         assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 100000 65536"]));
         // The module's range is not a source; the diagnosis is the file's.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]),
-            "subid: files",
-            None,
-        )
-        .run();
+        let out = nss_uid(install, "subid: files", &["{pid}", "0", "500000", "10"]);
         out.assert_refused("newuidmap", &ctx);
         assert!(!out.stderr.contains("libsubid"), "{ctx}: {}", out.stderr);
-        assert!(
-            out.stderr
-                .contains("subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3"),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3",
         );
         // The dry run of a files-only configuration is unchanged.
-        let out = nss_case(
-            Case::uid(install, &["--dry-run", "-", "0", "100000", "5"]),
+        let out = nss_uid(
+            install,
             "subid: files",
-            None,
-        )
-        .run();
+            &["--dry-run", "-", "0", "100000", "5"],
+        );
         assert_granted(&out, &ctx);
         assert_eq!(out.stdout, "0 100000 5\n", "{ctx}");
     }
@@ -190,7 +178,7 @@ fn union_of_files_and_module() {
         // [99000-100000) comes from the module, [100000-165536) from /etc/subuid.
         let map = ["{pid}", "0", "1000", "1", "1", "99000", "66536"];
         for subid in ["subid: files", "subid: test"] {
-            let out = nss_case(Case::uid(install, &map), subid, None).run();
+            let out = nss_uid(install, subid, &map);
             out.assert_refused("newuidmap", &format!("{ctx} {subid}"));
         }
         for subid in [
@@ -198,42 +186,33 @@ fn union_of_files_and_module() {
             "subid: test files",
             "SUBID:\ttest   files # both",
         ] {
-            let out = nss_case(Case::uid(install, &map), subid, None).run();
+            let out = nss_uid(install, subid, &map);
             assert_granted(&out, &format!("{ctx} {subid}"));
             assert_eq!(out.stderr, "", "{ctx} {subid}");
             assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 99000 66536"]));
-            let out = nss_case(
-                Case::gid(install, &["{pid}", "0", "99000", "66536"]),
-                subid,
-                None,
-            )
-            .run();
+            let out = nss_gid(install, subid, &["{pid}", "0", "99000", "66536"]);
             assert_granted(&out, &format!("{ctx} {subid} gid"));
             assert_eq!(out.gid_lines(), lines(&["0 99000 66536"]));
             assert_eq!(out.setgroups, "allow", "{ctx}");
         }
         // The dry run names the source of each triplet.
-        let out = nss_case(
-            Case::uid(
-                install,
-                &[
-                    "--dry-run",
-                    "-",
-                    "0",
-                    "1000",
-                    "1",
-                    "1",
-                    "99000",
-                    "66536",
-                    "70000",
-                    "500000",
-                    "10",
-                ],
-            ),
+        let out = nss_uid(
+            install,
             "subid: files test",
-            None,
-        )
-        .run();
+            &[
+                "--dry-run",
+                "-",
+                "0",
+                "1000",
+                "1",
+                "1",
+                "99000",
+                "66536",
+                "70000",
+                "500000",
+                "10",
+            ],
+        );
         assert_granted(&out, &ctx);
         assert_eq!(
             out.stdout,
@@ -244,12 +223,11 @@ fn union_of_files_and_module() {
             "{ctx}"
         );
         // A refusal lists what each source grants and what is missing.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "99000", "70000"]),
+        let out = nss_uid(
+            install,
             "subid: files test",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "99000", "70000"],
+        );
         out.assert_refused("newuidmap", &ctx);
         let err = &out.stderr;
         assert!(
@@ -273,46 +251,40 @@ fn missing_module() {
         let ctx = format!("{install:?}");
         let warning = "newuidmap: warning: subid module libsubid_nosuch.so unavailable: cannot load libsubid_nosuch.so: libsubid_nosuch.so: cannot open shared object file";
         // Consulted first: the warning, then the file grants.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "100000", "10"]),
+        let out = nss_uid(
+            install,
             "subid: nosuch files",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "100000", "10"],
+        );
         assert_granted(&out, &ctx);
         assert!(out.stderr.starts_with(warning), "{ctx}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{ctx}: {}", out.stderr);
         assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
         // Listed after a source that already allows the map: never loaded.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "100000", "10"]),
+        let out = nss_uid(
+            install,
             "subid: files nosuch",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "100000", "10"],
+        );
         assert_granted(&out, &ctx);
         assert_eq!(out.stderr, "", "{ctx}");
         // Needed and missing: the diagnosis says so.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "99000", "66536"]),
+        let out = nss_uid(
+            install,
             "subid: files nosuch",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "99000", "66536"],
+        );
         out.assert_refused("newuidmap", &ctx);
         assert!(out.stderr.starts_with(warning), "{ctx}: {}", out.stderr);
-        assert!(
-            out.stderr
-                .contains("uid range [0-66536) -> [99000-165536) not allowed"),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "uid range [0-66536) -> [99000-165536) not allowed",
         );
-        assert!(
-            out.stderr.contains(
-                "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted"
-            ),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted",
         );
     }
 }
@@ -324,12 +296,11 @@ fn module_missing_a_symbol() {
     }
     for install in BOTH {
         let ctx = format!("{install:?}");
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "100000", "10"]),
+        let out = nss_uid(
+            install,
             "subid: nofree files",
-            None,
-        )
-        .run();
+            &["{pid}", "0", "100000", "10"],
+        );
         assert_granted(&out, &ctx);
         assert!(
             out.stderr.starts_with(
@@ -340,24 +311,17 @@ fn module_missing_a_symbol() {
         );
         assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
         // Its ranges (the same file as libsubid_test.so's) are not used.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]),
-            "subid: nofree",
-            None,
-        )
-        .run();
+        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "500000", "10"]);
         out.assert_refused("newuidmap", &ctx);
-        assert!(
-            out.stderr
-                .contains("alice has no subordinate UIDs in libsubid_nofree.so"),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "alice has no subordinate UIDs in libsubid_nofree.so",
         );
-        assert!(
-            out.stderr
-                .contains("the subid module libsubid_nofree.so was unavailable"),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "the subid module libsubid_nofree.so was unavailable",
         );
     }
 }
@@ -392,11 +356,10 @@ fn module_returning_error_conn() {
             "{ctx}: {}",
             out.stderr
         );
-        assert!(
-            out.stderr
-                .contains("the subid module libsubid_test.so was unavailable"),
-            "{ctx}: {}",
-            out.stderr
+        assert_said(
+            &out,
+            &ctx,
+            "the subid module libsubid_test.so was unavailable",
         );
     }
 }
