@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: setcap/getcap, strace (privilege-order
 # proof), setpriv/unshare (util-linux), a C compiler for the test target and
 # test NSS module, python3 (pidfd and syslog listener), shadow's uidmap
-# package (getsubids and the reference helpers), and the real clients.
-packages=(libcap2-bin strace util-linux gcc libc6-dev python3 uidmap man-db groff-base dpkg-dev lintian)
+# package (getsubids and the reference helpers), dpkg-dev/lintian and rpm
+# (rpmbuild) for the packages, and the real clients.
+packages=(libcap2-bin strace util-linux gcc libc6-dev python3 uidmap man-db groff-base dpkg-dev lintian rpm)
 clients=(podman rootlesskit lxc buildah)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

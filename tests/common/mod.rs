@@ -38,7 +38,7 @@ pub enum Install {
 
 pub const BOTH: [Install; 2] = [Install::Setuid, Install::Fcaps];
 
-fn unique_dir(label: &str) -> PathBuf {
+pub fn unique_dir(label: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
