@@ -367,6 +367,10 @@ alice:600000:1";
         b.sort();
         assert_eq!(a, b);
         assert!(fast.entries.iter().all(|e| e.line == 0));
+        // Also for an entry on a last line without a newline.
+        let fast = scan_direct(&b"x:1:1\nalice:5:5"[..], &key, false).unwrap();
+        assert_eq!(fast.entries.len(), 1);
+        assert_eq!(fast.entries[0].line, 0);
     }
 
     proptest::proptest! {

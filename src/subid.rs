@@ -237,7 +237,7 @@ pub fn for_each_chunk_sized<R: Read>(
                 summary.missing_final_newline = true;
                 visit(Chunk::Lines {
                     text: &buf[..filled],
-                    first_line: summary.lines,
+                    first_line: if number_lines { summary.lines } else { 0 },
                 });
             } else if skipping_long_line {
                 summary.missing_final_newline = true;
