@@ -208,6 +208,16 @@ fn uid_map_drop_before_proc_raise_before_write_one_write() {
             "{context}: a map file opened early"
         );
         assert_one_write(&calls, &fd, "0 1000 1\n1 100000 65536\n", &context);
+        // Issue 8: each file the decision needs is opened once. (The caller's
+        // entry is read from /etc/passwd directly; glibc's getpwuid_r would
+        // open nsswitch.conf a second time.)
+        for file in ["/etc/nsswitch.conf", "/etc/passwd", "/etc/subuid"] {
+            let opens = calls
+                .iter()
+                .filter(|c| opened_path(c) == Some(file))
+                .count();
+            assert_eq!(opens, 1, "{context}: {file} opened {opens} times");
+        }
     }
 }
 
