@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 use crate::directory::Account;
+use crate::number::parse_u32;
 
 /// What /etc/passwd alone says about a UID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,30 +120,17 @@ fn read_line(line: &[u8]) -> Line<'_> {
         return Line::Doubtful;
     };
     // Without a fifth field the GID ran to the end of the line; glibc
-    // accepts that, and so do we.
-    let Some(uid) = plain_decimal(uid) else {
+    // accepts that, and so do we. The helpers' one number grammar (no
+    // leading zeros, signs or blanks, at most 2^32-1) is exactly the set of
+    // spellings on which glibc's strtoull and a plain reading agree.
+    let Some(uid) = parse_u32(uid) else {
         return Line::Doubtful;
     };
     Line::Entry {
         name,
         uid,
-        gid: plain_decimal(gid),
+        gid: parse_u32(gid),
     }
-}
-
-/// `0` or a decimal without leading zeros that fits 32 bits: the only UID
-/// and GID spellings on which strtoull and a plain reading agree.
-fn plain_decimal(field: &[u8]) -> Option<u32> {
-    let canonical = match field {
-        [] => false,
-        [b'0'] => true,
-        [b'0', ..] => false,
-        _ => field.iter().all(u8::is_ascii_digit),
-    };
-    if !canonical || field.len() > 10 {
-        return None;
-    }
-    std::str::from_utf8(field).ok()?.parse().ok()
 }
 
 #[cfg(test)]

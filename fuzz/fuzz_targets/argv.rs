@@ -13,45 +13,9 @@ use newidmap::mapping::{MAX_LINES, MAX_MAP_BYTES};
 use newidmap::number::parse_u32;
 use newidmap::request::{self, Command};
 
-/// The kernel's map_write grammar (kernel/user_namespace.c), reduced to what
-/// a well-formed write looks like: lines of three base-10 numbers separated by
-/// blanks, an optional final newline. Returns the triplets, or None where the
-/// kernel would say EINVAL.
-fn kernel_read(text: &[u8]) -> Option<Vec<(u32, u32, u32)>> {
-    if text.is_empty() || text.len() >= 4096 {
-        return None;
-    }
-    let body = text.strip_suffix(b"\n").unwrap_or(text);
-    let mut out = Vec::new();
-    for line in body.split(|&b| b == b'\n') {
-        let fields: Vec<&[u8]> = line
-            .split(|&b| b == b' ' || b == b'\t')
-            .filter(|f| !f.is_empty())
-            .collect();
-        let [a, b, c] = fields.as_slice() else {
-            return None;
-        };
-        let num = |f: &[u8]| -> Option<u32> {
-            if f.iter().all(u8::is_ascii_digit) {
-                // simple_strtoul into a u32: wraps, which the helper must never rely on.
-                Some(f.iter().fold(0u64, |v, &d| {
-                    v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'))
-                }) as u32)
-            } else {
-                None
-            }
-        };
-        let (a, b, c) = (num(a)?, num(b)?, num(c)?);
-        if c == 0
-            || u64::from(a) + u64::from(c) > u64::from(u32::MAX)
-            || u64::from(b) + u64::from(c) > u64::from(u32::MAX)
-        {
-            return None;
-        }
-        out.push((a, b, c));
-    }
-    (out.len() <= 340).then_some(out)
-}
+#[path = "../../tests/model/kernel.rs"]
+mod kernel;
+use kernel::kernel_read;
 
 fuzz_target!(|data: &[u8]| {
     let args: Vec<OsString> = if data.is_empty() {

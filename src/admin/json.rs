@@ -24,25 +24,30 @@ impl JsonWriter {
     }
 
     pub fn open_object(&mut self) {
-        self.before_value();
-        self.out.push('{');
-        self.filled.push(false);
+        self.open('{');
     }
 
     pub fn close_object(&mut self) {
-        self.filled.pop();
-        self.out.push('}');
+        self.close('}');
     }
 
     pub fn open_array(&mut self) {
-        self.before_value();
-        self.out.push('[');
-        self.filled.push(false);
+        self.open('[');
     }
 
     pub fn close_array(&mut self) {
+        self.close(']');
+    }
+
+    fn open(&mut self, bracket: char) {
+        self.before_value();
+        self.out.push(bracket);
+        self.filled.push(false);
+    }
+
+    fn close(&mut self, bracket: char) {
         self.filled.pop();
-        self.out.push(']');
+        self.out.push(bracket);
     }
 
     pub fn key(&mut self, key: &str) {

@@ -118,36 +118,20 @@ pub struct Ids {
     pub gid: u32,
 }
 
-pub const ROOT: Ids = Ids { uid: 0, gid: 0 };
-pub const ALICE: Ids = Ids {
-    uid: 1000,
-    gid: 1000,
-};
-pub const BOB: Ids = Ids {
-    uid: 1001,
-    gid: 1001,
-};
-pub const CAROL: Ids = Ids {
-    uid: 1002,
-    gid: 1002,
-};
-pub const DAVE: Ids = Ids {
-    uid: 1003,
-    gid: 1003,
-};
-pub const ERIN: Ids = Ids {
-    uid: 1004,
-    gid: 1004,
-};
-pub const MALLORY: Ids = Ids {
-    uid: 1005,
-    gid: 1005,
-};
+/// A fixture user whose GID equals its UID (all of them).
+const fn user(id: u32) -> Ids {
+    Ids { uid: id, gid: id }
+}
+
+pub const ROOT: Ids = user(0);
+pub const ALICE: Ids = user(1000);
+pub const BOB: Ids = user(1001);
+pub const CAROL: Ids = user(1002);
+pub const DAVE: Ids = user(1003);
+pub const ERIN: Ids = user(1004);
+pub const MALLORY: Ids = user(1005);
 /// A UID with no passwd entry in any fixture set.
-pub const NOBODY_KNOWS: Ids = Ids {
-    uid: 4242,
-    gid: 4242,
-};
+pub const NOBODY_KNOWS: Ids = user(4242);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetShape {
