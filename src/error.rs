@@ -380,16 +380,34 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
     let total = report.owned.len() + report.module_ranges.len();
     let with_modules = !report.sources.is_empty();
     let files_used = !with_modules || report.sources.iter().any(|s| s == path);
+    // Only sources that answered may be said to hold nothing: a module that
+    // could not be consulted is named in the note below instead.
+    let consulted: Vec<&str> = report
+        .sources
+        .iter()
+        .filter(|s| !report.unavailable_modules.contains(s))
+        .map(String::as_str)
+        .collect();
     if total == 0 {
-        if with_modules {
+        if !with_modules {
+            lines.push(format!("{user} has no subordinate {upper}s in {path}"));
+        } else if consulted.is_empty() {
             lines.push(format!(
-                "{user} has no subordinate {upper}s in {}",
-                report.sources.join(" or ")
+                "{user}'s subordinate {upper}s could not be looked up: {} could not be consulted (see the warning above)",
+                report.unavailable_modules.join(" and ")
             ));
         } else {
-            lines.push(format!("{user} has no subordinate {upper}s in {path}"));
+            lines.push(format!(
+                "{user} has no subordinate {upper}s in {}",
+                consulted.join(" or ")
+            ));
         }
-        if files_used {
+        if with_modules && consulted.is_empty() {
+            lines.push(
+                "retry once the identity service answers again (for SSSD: systemctl status sssd)"
+                    .into(),
+            );
+        } else if files_used {
             lines.push(format!(
                 "an administrator can add some with: usermod {} 100000-165535 {user} (or: subid add {user})",
                 kind.usermod_option()
@@ -450,7 +468,12 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
             broken.problem.describe()
         ));
     }
-    for module in &report.unavailable_modules {
+    let all_unavailable = total == 0 && with_modules && consulted.is_empty();
+    for module in report
+        .unavailable_modules
+        .iter()
+        .filter(|_| !all_unavailable)
+    {
         lines.push(format!(
             "note: the subid module {module} was unavailable, so its ranges were not consulted (see the warning above)"
         ));

@@ -44,7 +44,8 @@ pub enum ModuleError {
     BadOwner,
     /// dlopen failed.
     Load { library: String, message: String },
-    /// A required symbol is missing.
+    /// A required symbol (`shadow_subid_has_range` or
+    /// `shadow_subid_list_owner_ranges`) is missing.
     MissingSymbol {
         library: String,
         symbol: String,
@@ -153,9 +154,12 @@ impl std::fmt::Debug for Module {
 }
 
 impl Module {
-    /// Loads `libsubid_NAME.so` and resolves the four symbols shadow requires
-    /// (`shadow_subid_has_range`, `shadow_subid_list_owner_ranges`,
-    /// `shadow_subid_find_subid_owners`, `shadow_subid_free`).
+    /// Loads `libsubid_NAME.so` and resolves `shadow_subid_has_range` and
+    /// `shadow_subid_list_owner_ranges`. `shadow_subid_free` is used when
+    /// the module has it (SSSD 2.10+, shadow 4.16+ modules); older modules
+    /// (SSSD 2.8, 2.9) leave the returned array to libc free(), as shadow
+    /// before 4.16 does. `shadow_subid_find_subid_owners` is never called
+    /// (SSSD's always fails) and not required.
     pub fn load(name: &str) -> Result<Module, ModuleError> {
         if !valid_name(name) {
             return Err(ModuleError::BadName { name: name.into() });

@@ -153,8 +153,15 @@ pub fn ensure_standard_fds() -> io::Result<()> {
 //       enum subid_type, uid_t **uids, int *count);
 //   void shadow_subid_free(void *ptr);
 // The owner is the user NAME. The array from list_owner_ranges is allocated
-// by the module and owned by the caller; shadow_subid_free is the module's
-// deallocator for it (SSSD's and shadow's test module call free()).
+// by the module and owned by the caller. shadow_subid_free, the module's
+// deallocator for it, exists only in newer modules (SSSD 2.10.0 and later;
+// shadow 4.16 made it mandatory); older ones (SSSD 2.8 and 2.9, the ones
+// enterprise distributions ship) allocate with malloc and leave the array
+// to the caller's libc free(), as shadow before 4.16 and its libsubid
+// header ("The caller must free(ranges)") say. So shadow_subid_free is used
+// when the module exports it, and libc free() otherwise.
+// find_subid_owners is never called (SSSD's is a stub that always returns
+// SUBID_STATUS_ERROR), so it is neither required nor looked up.
 // Enums cross the boundary as C int; `bool *` is written as one byte and
 // read as u8, so a module storing some other byte cannot make a Rust bool
 // invalid.
@@ -174,6 +181,15 @@ type ListOwnerRangesFn =
     unsafe extern "C" fn(*const c_char, c_int, *mut *mut RawSubidRange, *mut c_int) -> c_int;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 
+/// How the arrays a module returns are released.
+#[derive(Clone, Copy)]
+enum Deallocator {
+    /// The module's own `shadow_subid_free`.
+    Module(FreeFn),
+    /// libc `free()`: the contract of modules without `shadow_subid_free`.
+    Libc,
+}
+
 /// Why a module could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubidLoadError {
@@ -189,7 +205,7 @@ pub enum SubidLoadError {
 pub struct SubidModule {
     has_range: HasRangeFn,
     list_owner_ranges: ListOwnerRangesFn,
-    free: FreeFn,
+    free: Deallocator,
 }
 
 fn take_dlerror() -> String {
@@ -208,9 +224,11 @@ fn take_dlerror() -> String {
 
 impl SubidModule {
     /// dlopen(`library`, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) and resolve
-    /// the four symbols shadow requires. `library` must be a bare file name
-    /// (no slash) so the loader's own search rules apply; in a setuid or
-    /// file-capability process those ignore LD_LIBRARY_PATH.
+    /// `shadow_subid_has_range` and `shadow_subid_list_owner_ranges`
+    /// (required) and `shadow_subid_free` (used when present, else libc
+    /// free()). `library` must be a bare file name (no slash) so the
+    /// loader's own search rules apply; in a setuid or file-capability
+    /// process those ignore LD_LIBRARY_PATH.
     pub fn load(library: &CStr) -> Result<SubidModule, SubidLoadError> {
         if library.to_bytes().contains(&b'/') {
             return Err(SubidLoadError::Open("not a bare library name".into()));
@@ -246,10 +264,15 @@ impl SubidModule {
         };
         let has_range = symbol(c"shadow_subid_has_range")?;
         let list_owner_ranges = symbol(c"shadow_subid_list_owner_ranges")?;
-        // Never called; required because shadow requires it, so a module
-        // shadow would reject is rejected here too.
-        symbol(c"shadow_subid_find_subid_owners")?;
-        let free = symbol(c"shadow_subid_free")?;
+        let free = match symbol(c"shadow_subid_free") {
+            // SAFETY: the module's exported shadow_subid_free, with the
+            // prototype above; a data pointer from dlsym is converted to the
+            // matching function pointer type, as POSIX allows.
+            Ok(free) => {
+                Deallocator::Module(unsafe { std::mem::transmute::<*mut c_void, FreeFn>(free) })
+            }
+            Err(_) => Deallocator::Libc,
+        };
         // SAFETY: the symbols are the module's exported functions with the
         // prototypes above (shadow's ABI); a data pointer from dlsym is
         // converted to the matching function pointer type, as POSIX allows.
@@ -259,8 +282,28 @@ impl SubidModule {
                 list_owner_ranges: std::mem::transmute::<*mut c_void, ListOwnerRangesFn>(
                     list_owner_ranges,
                 ),
-                free: std::mem::transmute::<*mut c_void, FreeFn>(free),
+                free,
             })
+        }
+    }
+
+    /// Releases an array returned by list_owner_ranges, exactly once.
+    ///
+    /// # Safety
+    /// `ranges` must be a non-null array the module returned on SUCCESS,
+    /// not released before and not used afterwards.
+    unsafe fn release(&self, ranges: *mut RawSubidRange) {
+        match self.free {
+            // SAFETY: the caller guarantees a live array returned by this
+            // module and released only here; a module that exports
+            // shadow_subid_free is given its own array back.
+            Deallocator::Module(free) => unsafe { free(ranges.cast()) },
+            // SAFETY: a module without shadow_subid_free allocates the array
+            // with malloc from the process's one libc (it is dlopened into
+            // this process and linked against the same libc.so.6), and its
+            // ABI hands the array to the caller's free(), as shadow < 4.16
+            // does; so free() here is the matching deallocator.
+            Deallocator::Libc => unsafe { libc::free(ranges.cast()) },
         }
     }
 
@@ -284,9 +327,9 @@ impl SubidModule {
         };
         if len == 0 {
             if !ranges.is_null() {
-                // SAFETY: the caller owns a returned array; the module's own
-                // free releases it.
-                unsafe { (self.free)(ranges.cast()) };
+                // SAFETY: the caller owns a returned array, released once
+                // here and not used again.
+                unsafe { self.release(ranges) };
             }
             return Ok(Vec::new());
         }
@@ -299,8 +342,9 @@ impl SubidModule {
             .iter()
             .map(|r| (r.start, r.count))
             .collect();
-        // SAFETY: as above; the array is not used after this.
-        unsafe { (self.free)(ranges.cast()) };
+        // SAFETY: as above; the array was returned on SUCCESS, is released
+        // once here and is not used after this.
+        unsafe { self.release(ranges) };
         Ok(pairs)
     }
 

@@ -2,8 +2,10 @@
 //! to end, in both install modes.
 //!
 //! The module is tests/e2e/libsubid_test.c, compiled at test time as
-//! libsubid_test.so (and, without shadow_subid_free, as libsubid_nofree.so)
-//! into a directory that is not in the loader's search path. Each case gets
+//! libsubid_test.so, without shadow_subid_free as libsubid_nofree.so (the
+//! ABI of SSSD before 2.10: the caller free()s the array) and without
+//! shadow_subid_list_owner_ranges as libsubid_nolist.so (unusable), into a
+//! directory that is not in the loader's search path. Each case gets
 //! a fixture /etc/ld.so.cache (made once with `ldconfig -C`) that lists that
 //! directory, so the helper's dlopen("libsubid_test.so") finds it through the
 //! loader's normal, secure-mode search, without touching the host. The
@@ -29,7 +31,11 @@ fn module_dir() -> &'static Path {
         fs::create_dir_all(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         let source = Path::new(REPO).join("tests/e2e/libsubid_test.c");
-        for (name, extra) in [("test", None), ("nofree", Some("-DOMIT_FREE"))] {
+        for (name, extra) in [
+            ("test", None),
+            ("nofree", Some("-DOMIT_FREE")),
+            ("nolist", Some("-DOMIT_LIST")),
+        ] {
             let library = format!("libsubid_{name}.so");
             let mut cc = Command::new("cc");
             cc.args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror"])
@@ -289,6 +295,55 @@ fn missing_module() {
     }
 }
 
+/// A module without shadow_subid_free (SSSD 2.8 and 2.9 export none) is
+/// used like any other; its arrays go back to libc free(), as in shadow
+/// before 4.16.
+#[test]
+fn module_without_subid_free_works() {
+    if !privileged("module_without_subid_free_works") {
+        return;
+    }
+    for install in BOTH {
+        let ctx = format!("{install:?}");
+        let out = nss_uid(
+            install,
+            "subid: nofree",
+            &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
+        );
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, "", "{ctx}");
+        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 500000 65536"]));
+        let out = nss_gid(install, "subid: nofree", &["{pid}", "0", "99000", "1000"]);
+        assert_granted(&out, &ctx);
+        assert_eq!(out.stderr, "", "{ctx}");
+        assert_eq!(out.gid_lines(), lines(&["0 99000 1000"]));
+        // Union with the files, and the dry run naming it.
+        let out = nss_uid(
+            install,
+            "subid: files nofree",
+            &["--dry-run", "-", "0", "99000", "66536"],
+        );
+        assert_granted(&out, &ctx);
+        assert_eq!(
+            out.stdout,
+            "0 99000 66536\n\
+             # triplet 1 (0 99000 66536): granted by /etc/subuid line 3 + libsubid_nofree.so\n",
+            "{ctx}"
+        );
+        // A refusal lists its ranges as a source that answered.
+        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "600000", "10"]);
+        out.assert_refused("newuidmap", &ctx);
+        assert_said(
+            &out,
+            &ctx,
+            "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_nofree.so",
+        );
+        assert!(!out.stderr.contains("unavailable"), "{ctx}: {}", out.stderr);
+    }
+}
+
+/// A library without shadow_subid_list_owner_ranges is no libsubid module:
+/// reported, skipped, and never said to hold no ranges.
 #[test]
 fn module_missing_a_symbol() {
     if !privileged("module_missing_a_symbol") {
@@ -298,30 +353,45 @@ fn module_missing_a_symbol() {
         let ctx = format!("{install:?}");
         let out = nss_uid(
             install,
-            "subid: nofree files",
+            "subid: nolist files",
             &["{pid}", "0", "100000", "10"],
         );
         assert_granted(&out, &ctx);
         assert!(
             out.stderr.starts_with(
-                "newuidmap: warning: subid module libsubid_nofree.so unavailable: libsubid_nofree.so does not provide shadow_subid_free"
+                "newuidmap: warning: subid module libsubid_nolist.so unavailable: libsubid_nolist.so does not provide shadow_subid_list_owner_ranges"
             ),
             "{ctx}: {}",
             out.stderr
         );
         assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
-        // Its ranges (the same file as libsubid_test.so's) are not used.
-        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "500000", "10"]);
+        // Its ranges (the same file as libsubid_test.so's) are not used, and
+        // the refusal does not claim alice has none there.
+        let out = nss_uid(install, "subid: nolist", &["{pid}", "0", "500000", "10"]);
         out.assert_refused("newuidmap", &ctx);
-        assert_said(
-            &out,
-            &ctx,
-            "alice has no subordinate UIDs in libsubid_nofree.so",
+        assert!(
+            !out.stderr.contains("has no subordinate"),
+            "{ctx}: {}",
+            out.stderr
         );
         assert_said(
             &out,
             &ctx,
-            "the subid module libsubid_nofree.so was unavailable",
+            "alice's subordinate UIDs could not be looked up: libsubid_nolist.so could not be consulted (see the warning above)",
+        );
+        // With the files consulted too, only the files are said to hold none.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]).by(CAROL),
+            "subid: files nolist",
+            None,
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        assert_said(&out, &ctx, "carol has no subordinate UIDs in /etc/subuid\n");
+        assert_said(
+            &out,
+            &ctx,
+            "note: the subid module libsubid_nolist.so was unavailable",
         );
     }
 }
@@ -360,6 +430,26 @@ fn module_returning_error_conn() {
             &out,
             &ctx,
             "the subid module libsubid_test.so was unavailable",
+        );
+        // The module is the only source: the refusal says it could not be
+        // asked, never that alice has no ranges in it.
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "500000", "10"]),
+            "subid: test",
+            Some(ranges),
+        )
+        .run();
+        out.assert_refused("newuidmap", &ctx);
+        let said: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(
+            said,
+            [
+                format!("newuidmap: {warning}").as_str(),
+                "newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")",
+                "newuidmap: alice's subordinate UIDs could not be looked up: libsubid_test.so could not be consulted (see the warning above)",
+                "newuidmap: retry once the identity service answers again (for SSSD: systemctl status sssd)",
+            ],
+            "{ctx}"
         );
     }
 }
@@ -586,6 +676,25 @@ fn subid_show_lists_module_ranges_too() {
     assert_eq!(out.stdout, "0: alice 100000 65536\n", "{out:#?}");
     assert!(
         out.stderr.contains("libsubid_missing.so unavailable"),
+        "{}",
+        out.stderr
+    );
+    // A module without shadow_subid_free lists like any other.
+    let out = show("subid: nofree", "alice");
+    assert_eq!(out.stdout, "0: alice 500000 65536\n1: alice 99000 1000\n");
+    assert_eq!(out.stderr, "", "{out:#?}");
+    // A module that could not be asked is never said to hold nothing.
+    let out = show("subid: nolist", "carol");
+    assert_eq!(out.status, 1, "{out:#?}");
+    assert!(
+        out.stderr.ends_with(
+            "subid: no subordinate UIDs for \"carol\" in /etc/subuid (the sources above could not be consulted)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("in libsubid_nolist.so"),
         "{}",
         out.stderr
     );

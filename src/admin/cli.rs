@@ -305,22 +305,32 @@ fn show_command(args: &[OsString]) -> ExitCode {
         }
     };
     let who = Who::new(&user, uid_of(&paths, &user));
-    let (ranges, problems) = show::user_ranges(kind, &who, &paths);
-    let notes: Vec<String> = problems.iter().map(|p| p.message()).collect();
+    let found = show::user_ranges(kind, &who, &paths);
+    let notes: Vec<String> = found.problems.iter().map(|p| p.message()).collect();
     output::error_lines(PROGRAM, &notes);
-    if ranges.is_empty() {
-        output::error_lines(
-            PROGRAM,
-            &[format!(
+    if found.ranges.is_empty() {
+        // Only sources that answered are said to hold nothing.
+        let mut message = if found.answered.is_empty() {
+            format!(
+                "the subordinate {}s of \"{}\" could not be looked up: no source answered",
+                kind.upper(),
+                escape(&user)
+            )
+        } else {
+            format!(
                 "no subordinate {}s for \"{}\" in {}",
                 kind.upper(),
                 escape(&user),
-                paths.subid(kind).display()
-            )],
-        );
+                found.answered.join(" or ")
+            )
+        };
+        if !found.problems.is_empty() && !found.answered.is_empty() {
+            message.push_str(" (the sources above could not be consulted)");
+        }
+        output::error_lines(PROGRAM, &[message]);
         return ExitCode::FAILURE;
     }
-    let _ = output::to_stdout(&show::render(&user, &ranges));
+    let _ = output::to_stdout(&show::render(&user, &found.ranges));
     ExitCode::SUCCESS
 }
 
@@ -343,7 +353,7 @@ fn getsubids(args: &[OsString]) -> ExitCode {
     let paths = Paths::default();
     let user = owner.as_bytes();
     let who = Who::new(user, uid_of(&paths, user));
-    let (ranges, _) = show::user_ranges(kind, &who, &paths);
+    let ranges = show::user_ranges(kind, &who, &paths).ranges;
     if ranges.is_empty() {
         let _ = std::io::Write::write_all(&mut std::io::stderr(), b"Error fetching ranges\n");
         return ExitCode::FAILURE;

@@ -119,28 +119,42 @@ pub fn configured_sources(paths: &Paths) -> Vec<SubidSource> {
     subid_sources(&text).0
 }
 
+/// What [`user_ranges`] found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub ranges: Vec<IdRange>,
+    /// Sources that could not be asked.
+    pub problems: Vec<SourceError>,
+    /// Sources that answered (a file path or `libsubid_NAME.so`), in order.
+    pub answered: Vec<String>,
+}
+
 /// Ranges from every source in order, and messages about sources that
 /// could not be asked. Files are always consulted when no source answers,
 /// as shadow falls back to files when a module is missing.
-pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> (Vec<IdRange>, Vec<SourceError>) {
+pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
     let sources = configured_sources(paths);
-    let mut ranges = Vec::new();
-    let mut problems = Vec::new();
+    let mut found = Found::default();
     let mut files_asked = false;
+    let ask =
+        |source: &SubidSource, found: &mut Found| match source_ranges(source, kind, who, paths) {
+            Ok(ranges) => {
+                found.ranges.extend(ranges);
+                found.answered.push(match source {
+                    SubidSource::Files => paths.subid(kind).display().to_string(),
+                    SubidSource::Module(name) => crate::nss::library_name(name),
+                });
+            }
+            Err(e) => found.problems.push(e),
+        };
     for source in &sources {
         files_asked |= *source == SubidSource::Files;
-        match source_ranges(source, kind, who, paths) {
-            Ok(found) => ranges.extend(found),
-            Err(e) => problems.push(e),
-        }
+        ask(source, &mut found);
     }
-    if !files_asked && !problems.is_empty() {
-        match source_ranges(&SubidSource::Files, kind, who, paths) {
-            Ok(found) => ranges.extend(found),
-            Err(e) => problems.push(e),
-        }
+    if !files_asked && !found.problems.is_empty() {
+        ask(&SubidSource::Files, &mut found);
     }
-    (ranges, problems)
+    found
 }
 
 /// `0: alice 100000 65536\n` lines, as getsubids prints them.

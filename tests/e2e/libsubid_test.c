@@ -13,7 +13,10 @@
  * It refuses to answer (SUBID_STATUS_ERROR) when it runs with privilege:
  * an effective UID or GID other than the real one, or any effective
  * capability. So a test that passes shows module code ran as the caller.
- * Compiled with -DOMIT_FREE it lacks shadow_subid_free (a broken module).
+ * Compiled with -DOMIT_FREE it lacks shadow_subid_free, like SSSD before
+ * 2.10 (Debian 12's 2.8, the 2.9 series): the caller must free() the array,
+ * and find_subid_owners is a stub there too. Compiled with -DOMIT_LIST it
+ * lacks shadow_subid_list_owner_ranges: not a usable module.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -105,6 +108,7 @@ static int read_ranges(const char *owner, enum subid_type type,
 	return 0;
 }
 
+#ifndef OMIT_LIST
 enum subid_status shadow_subid_list_owner_ranges(const char *owner, enum subid_type id_type,
 						 struct subid_range **ranges, int *count)
 {
@@ -120,6 +124,7 @@ enum subid_status shadow_subid_list_owner_ranges(const char *owner, enum subid_t
 		return SUBID_STATUS_UNKNOWN_USER;
 	return SUBID_STATUS_SUCCESS;
 }
+#endif
 
 enum subid_status shadow_subid_has_range(const char *owner, unsigned long start,
 					 unsigned long count, enum subid_type id_type,
