@@ -13,10 +13,74 @@ cd "$(dirname "$0")/.."
 # (rpmbuild) for the packages, and the real clients.
 packages=(libcap2-bin strace util-linux gcc libc6-dev python3 uidmap man-db groff-base dpkg-dev lintian rpm)
 clients=(podman rootlesskit lxc buildah)
+# The real central-subid stack of tests/e2e_sssd.rs: sssd's ipa provider and
+# libsubid_sss.so, an OpenLDAP server, an MIT KDC and SASL/GSSAPI. Their
+# daemons are never started on the host (see install_quietly).
+stack=(sssd-common sssd-ipa slapd ldap-utils krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit)
+
+# Files that the stack's postinst scripts rewrite and that change how THIS
+# host resolves users and authenticates: libnss-sss adds `sss` to
+# nsswitch.conf, libpam-sss runs pam-auth-update, which writes pam_sss into
+# /etc/pam.d/common-* and records what it wrote in /var/lib/pam (restored
+# too, so a later pam-auth-update sees no "local changes"), krb5-config may
+# write /etc/krb5.conf. Saved before apt-get, put back byte for byte
+# afterwards and compared; a file that did not exist is removed again.
+guarded=(/etc/nsswitch.conf /etc/pam.d/common-account /etc/pam.d/common-auth
+  /etc/pam.d/common-password /etc/pam.d/common-session
+  /etc/pam.d/common-session-noninteractive /etc/krb5.conf
+  /var/lib/pam/seen /var/lib/pam/account /var/lib/pam/auth /var/lib/pam/password
+  /var/lib/pam/session /var/lib/pam/session-noninteractive)
+# Services the packages enable for the next boot (systemd units, or SysV
+# links that systemd turns into units): slapd would listen with its default
+# database. Those not enabled before the install are disabled again.
+services=(sssd slapd krb5-kdc krb5-admin-server)
+
+# apt-get install with no daemon started on the host: invoke-rc.d asks
+# /usr/sbin/policy-rc.d, and 101 means "action forbidden". An existing
+# policy-rc.d (container images ship one) is put back afterwards.
+install_quietly() {
+  local save rc=0 policy=/usr/sbin/policy-rc.d f
+  save=$(mktemp -d)
+  for f in sssd slapd krb5kdc kadmind; do pidof -q "$f" && echo "$f"; done >"$save.running"
+  [ -e "$policy" ] && cp -a "$policy" "$save/policy-rc.d"
+  for f in "${guarded[@]}"; do
+    if [ -e "$f" ]; then mkdir -p "$save$(dirname "$f")" && cp -a "$f" "$save$f"; fi
+  done
+  for f in "${services[@]}"; do
+    ls /etc/rc2.d/S*"$f" /etc/systemd/system/*.wants/"$f".service >/dev/null 2>&1 && echo "$f"
+  done >"$save.enabled"
+  printf '#!/bin/sh\n# packaging/test.sh: no daemon starts during the install\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+  rm -f "$policy"
+  [ -e "$save/policy-rc.d" ] && cp -a "$save/policy-rc.d" "$policy"
+  for f in "${guarded[@]}"; do
+    if [ -e "$save$f" ]; then
+      cp -a "$save$f" "$f"
+      cmp -s "$save$f" "$f" || { echo "test.sh: could not restore $f" >&2; rc=1; }
+    else
+      rm -f "$f"
+    fi
+  done
+  for f in "${services[@]}"; do
+    grep -qx "$f" "$save.enabled" && continue
+    update-rc.d "$f" disable >/dev/null 2>&1 || true
+    deb-systemd-helper disable "$f.service" >/dev/null 2>&1 || true
+  done
+  rm -rf "$save" "$save.enabled"
+  # A daemon a postinst started anyway (bypassing invoke-rc.d) is reported.
+  for daemon in sssd slapd krb5kdc kadmind; do
+    if pidof -q "$daemon" && ! grep -qx "$daemon" "$save.running"; then
+      echo "test.sh: warning: the install started $daemon on the host" >&2
+    fi
+  done
+  rm -f "$save.running"
+  return "$rc"
+}
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
-  for p in "${packages[@]}" "${clients[@]}"; do
+  for p in "${packages[@]}" "${clients[@]}" "${stack[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -29,6 +93,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       apt-get install -y -qq --no-install-recommends "$c" >/dev/null 2>&1 \
         || echo "test.sh: could not install $c; its test will report the skip"
     done
+    install_quietly "${stack[@]}"
   fi
 fi
 
