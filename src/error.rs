@@ -43,6 +43,9 @@ pub struct RefusalReport {
     pub module_ranges: Vec<(String, IdRange)>,
     /// Libraries of modules that were configured but could not answer.
     pub unavailable_modules: Vec<String>,
+    /// Every unavailable module failed only because its service could not
+    /// be reached (sssd not running), not because it could not be loaded.
+    pub service_unreachable: bool,
     /// Where ranges were looked for, in order (`/etc/subuid`,
     /// `libsubid_sss.so`), when /etc/nsswitch.conf names a module; empty
     /// for the usual files-only configuration.
@@ -403,10 +406,13 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
             ));
         }
         if with_modules && consulted.is_empty() {
-            lines.push(
+            lines.push(if report.service_unreachable {
                 "retry once the identity service answers again (for SSSD: systemctl status sssd)"
-                    .into(),
-            );
+                    .into()
+            } else {
+                "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf"
+                    .into()
+            });
         } else if files_used {
             lines.push(format!(
                 "an administrator can add some with: usermod {} 100000-165535 {user} (or: subid add {user})",

@@ -282,6 +282,11 @@ struct Gathered {
     modules: Vec<(String, IdRange)>,
     /// Libraries that could not answer.
     unavailable: Vec<String>,
+    /// True while every unavailable module failed only because its service
+    /// could not be reached (SUBID_STATUS_ERROR_CONN).
+    only_unreachable: bool,
+    /// How many sources nsswitch.conf names.
+    configured: usize,
 }
 
 impl Gathered {
@@ -308,10 +313,16 @@ impl Gathered {
         by
     }
 
-    fn unavailable(&mut self, kind: IdKind, library: &str, why: &str) {
+    fn unavailable(&mut self, kind: IdKind, library: &str, why: &str, unreachable: bool) {
+        self.only_unreachable &= unreachable;
+        let rest = if self.configured > 1 {
+            "using the other sources"
+        } else {
+            "it is the only subid source in /etc/nsswitch.conf"
+        };
         crate::say!(
             kind.program(),
-            "warning: subid module {library} unavailable: {why}; using the other sources"
+            "warning: subid module {library} unavailable: {why}; {rest}"
         );
         if !self.unavailable.iter().any(|l| l == library) {
             self.unavailable.push(library.to_string());
@@ -375,6 +386,8 @@ fn decide_map(
         .filter(|n| !n.is_empty() && !n.contains('\0'));
     let mut gathered = Gathered {
         with_modules: sources.iter().any(|s| matches!(s, SubidSource::Module(_))),
+        configured: sources.len(),
+        only_unreachable: true,
         ..Gathered::default()
     };
     let mut file = None;
@@ -395,13 +408,23 @@ fn decide_map(
                 let library = nss::library_name(name);
                 gathered.sources.push(library.clone());
                 let Some(owner) = owner else {
-                    gathered.unavailable(kind, &library, "your user name is not valid UTF-8");
+                    gathered.unavailable(
+                        kind,
+                        &library,
+                        "your user name is not valid UTF-8",
+                        false,
+                    );
                     continue;
                 };
                 let module = match Module::load(name) {
                     Ok(module) => module,
                     Err(error) => {
-                        gathered.unavailable(kind, &library, &error.describe());
+                        gathered.unavailable(
+                            kind,
+                            &library,
+                            &error.describe(),
+                            error.is_unreachable(),
+                        );
                         continue;
                     }
                 };
@@ -419,7 +442,12 @@ fn decide_map(
                             .extend(listing.ranges.into_iter().map(|r| (library.clone(), r)));
                     }
                     Err(error) if error.is_unavailable() => {
-                        gathered.unavailable(kind, &library, &error.describe());
+                        gathered.unavailable(
+                            kind,
+                            &library,
+                            &error.describe(),
+                            error.is_unreachable(),
+                        );
                     }
                     Err(_) => fallback.push(module),
                 }
@@ -487,6 +515,7 @@ fn decide_map(
             broken: gathered.files.broken,
             module_ranges: gathered.modules,
             unavailable_modules: gathered.unavailable,
+            service_unreachable: gathered.only_unreachable,
             sources: if gathered.with_modules {
                 gathered.sources
             } else {
@@ -525,7 +554,7 @@ fn ask_has_range(
                 Ok(true) => gathered.modules.push((library.clone(), gap)),
                 Ok(false) => {}
                 Err(error) => {
-                    gathered.unavailable(kind, &library, &error.describe());
+                    gathered.unavailable(kind, &library, &error.describe(), error.is_unreachable());
                     return;
                 }
             }

@@ -86,6 +86,24 @@ impl ModuleError {
         }
     }
 
+    /// True when the module could not be loaded at all (bad name, dlopen
+    /// failure, missing symbol), as opposed to a module that was loaded and
+    /// then failed to answer. shadow's libsubid uses the files instead in
+    /// the first case only.
+    pub fn is_load_failure(&self) -> bool {
+        matches!(
+            self,
+            ModuleError::BadName { .. }
+                | ModuleError::Load { .. }
+                | ModuleError::MissingSymbol { .. }
+        )
+    }
+
+    /// True when the module's service could not be reached.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ModuleError::Unreachable { .. })
+    }
+
     /// True when the module as a whole cannot be used (as opposed to a
     /// failed listing, after which `has_range` is still worth asking).
     pub fn is_unavailable(&self) -> bool {

@@ -379,6 +379,11 @@ fn module_missing_a_symbol() {
             &ctx,
             "alice's subordinate UIDs could not be looked up: libsubid_nolist.so could not be consulted (see the warning above)",
         );
+        assert_said(
+            &out,
+            &ctx,
+            "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf",
+        );
         // With the files consulted too, only the files are said to hold none.
         let out = nss_case(
             Case::uid(install, &["{pid}", "0", "500000", "10"]).by(CAROL),
@@ -444,7 +449,7 @@ fn module_returning_error_conn() {
         assert_eq!(
             said,
             [
-                format!("newuidmap: {warning}").as_str(),
+                "newuidmap: warning: subid module libsubid_test.so unavailable: libsubid_test.so cannot reach its service (SUBID_STATUS_ERROR_CONN); it is the only subid source in /etc/nsswitch.conf",
                 "newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")",
                 "newuidmap: alice's subordinate UIDs could not be looked up: libsubid_test.so could not be consulted (see the warning above)",
                 "newuidmap: retry once the identity service answers again (for SSSD: systemctl status sssd)",

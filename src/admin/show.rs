@@ -130,8 +130,10 @@ pub struct Found {
 }
 
 /// Ranges from every source in order, and messages about sources that
-/// could not be asked. Files are always consulted when no source answers,
-/// as shadow falls back to files when a module is missing.
+/// could not be asked. When a module cannot be loaded at all the files are
+/// consulted, as shadow's libsubid does; a module that was loaded but
+/// cannot answer (sssd not running) is an error, with no fallback, as in
+/// shadow: the files are not what the administrator configured.
 pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
     let sources = configured_sources(paths);
     let mut found = Found::default();
@@ -151,7 +153,11 @@ pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
         files_asked |= *source == SubidSource::Files;
         ask(source, &mut found);
     }
-    if !files_asked && !found.problems.is_empty() {
+    let not_loaded = found
+        .problems
+        .iter()
+        .any(|p| matches!(p, SourceError::Module(_, e) if e.is_load_failure()));
+    if !files_asked && not_loaded {
         ask(&SubidSource::Files, &mut found);
     }
     found

@@ -612,6 +612,12 @@ impl Scene {
     /// Like `run`, but /etc stays the real one until the script calls
     /// `mount_fixture` (dpkg, for one, needs the real passwd and group).
     pub fn run_script(&self, script: &str) -> SceneOutput {
+        self.run_script_in(&[], script)
+    }
+
+    /// Like `run_script`, with more namespaces for unshare (`--net` for a
+    /// scene that runs daemons: its own loopback, no host network).
+    pub fn run_script_in(&self, namespaces: &[&str], script: &str) -> SceneOutput {
         let full = format!(
             r#"set -u
 WORK={work}; FIX={fix}
@@ -640,8 +646,9 @@ as_user() {{
                 "--pid",
                 "--fork",
                 "--mount-proc",
-                "bash",
             ])
+            .args(namespaces)
+            .arg("bash")
             .arg(&path)
             .output()
             .unwrap();
