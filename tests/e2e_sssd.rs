@@ -35,29 +35,36 @@ const COUNT: u64 = 65_536;
 /// range (for `subid: files sss`).
 const DORA_FILE_START: u64 = DORA_START - COUNT;
 
-/// The programs and libraries the stack needs, with their Debian packages.
+/// The programs and libraries the stack needs (library paths relative to
+/// the multiarch library directory), with their Debian packages.
 const NEEDED: [(&str, &str); 10] = [
     ("/usr/sbin/sssd", "sssd-common"),
-    ("/usr/lib/x86_64-linux-gnu/libsubid_sss.so", "sssd-common"),
-    ("/usr/lib/x86_64-linux-gnu/sssd/libsss_ipa.so", "sssd-ipa"),
+    ("libsubid_sss.so", "sssd-common"),
+    ("sssd/libsss_ipa.so", "sssd-ipa"),
     ("/usr/sbin/slapd", "slapd"),
     ("/usr/bin/ldapsearch", "ldap-utils"),
     ("/usr/sbin/krb5kdc", "krb5-kdc"),
     ("/usr/sbin/kadmin.local", "krb5-admin-server"),
     ("/usr/bin/kinit", "krb5-user"),
-    (
-        "/usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so",
-        "libsasl2-modules-gssapi-mit",
-    ),
+    ("sasl2/libgssapiv2.so", "libsasl2-modules-gssapi-mit"),
     ("/usr/bin/getsubids", "uidmap"),
 ];
 
 /// True when the whole stack is installed; otherwise says what is missing.
 /// Under CI=true a missing part is a failure (packaging/test.sh installs it).
 fn stack_present(test: &str) -> bool {
+    let libdir = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+    ]
+    .into_iter()
+    .find(|d| Path::new(d).join("libc.so.6").exists())
+    .unwrap_or("/usr/lib");
     let missing: Vec<String> = NEEDED
         .iter()
-        .filter(|(path, _)| !Path::new(path).exists())
+        .filter(|(path, _)| !Path::new(libdir).join(path).exists())
         .map(|(path, package)| format!("{path} ({package})"))
         .collect();
     if missing.is_empty() {
