@@ -18,11 +18,23 @@
 //! library the helper links. SSSD's module only talks to sssd_nss over its
 //! public socket and needs no privilege.
 //!
+//! Symbols: `shadow_subid_has_range` and `shadow_subid_list_owner_ranges`
+//! are required. `shadow_subid_free` is optional: SSSD exports it only from
+//! 2.10.0, and with older modules (SSSD 2.8 in Debian 12, the 2.9 series)
+//! the caller releases the returned array with libc free(), as shadow
+//! before 4.16 does; `sys` picks the deallocator. Such modules are fully
+//! supported, not "broken". `shadow_subid_find_subid_owners` is never
+//! called (SSSD's always returns SUBID_STATUS_ERROR) and not required.
+//!
 //! Status codes (shadow's `enum subid_status`): SUCCESS is an answer;
-//! UNKNOWN_USER is "this user has no ranges" (SSSD returns it for a user
-//! without ranges); ERROR_CONN means the service behind the module is
-//! unreachable, so the module is unavailable; ERROR (or any other code) from
-//! `list_owner_ranges` makes the caller fall back to `has_range` per range.
+//! UNKNOWN_USER is "this user has no ranges" (SSSD returns it for an
+//! unknown user and for a user without ranges alike); ERROR_CONN means the
+//! service behind the module is unreachable (SSSD: sssd not running), so
+//! the module is unavailable and grants nothing; ERROR (or any other code)
+//! from `list_owner_ranges` makes the caller fall back to `has_range` per
+//! range (SSSD's `has_range` lists too, so it fails the same way there).
+//! A module that could not be consulted is never reported as holding no
+//! ranges for the user.
 #![forbid(unsafe_code)]
 
 use std::ffi::CString;

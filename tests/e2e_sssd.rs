@@ -18,7 +18,9 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
 use common::*;
 
@@ -132,6 +134,22 @@ debug_level = 6
 ",
         keytab = keytab.display()
     )
+}
+
+/// tests/sssd/probe.c, compiled once: asks libsubid_sss.so directly.
+fn probe_program() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let out = unique_dir("sssd-probe").join("probe");
+        run_ok(
+            Command::new("cc")
+                .args(["-O2", "-Wall", "-Werror", "-o"])
+                .arg(&out)
+                .arg(Path::new(REPO).join("tests/sssd/probe.c"))
+                .arg("-ldl"),
+        );
+        out
+    })
 }
 
 fn nsswitch(subid: &str) -> String {
@@ -309,12 +327,23 @@ fn central_subids(install: Install) {
     let script = format!(
         r#"set -u
 STACK=$WORK/stack STACK_LDIF={dir}/directory.ldif STACK_SCHEMA={dir}/subid.schema STACK_SLAPD_CONF={dir}/slapd.conf.in
-BIN={bin} TARGET={target} SUBID={subid}
+BIN={bin} TARGET={target} SUBID={subid} PROBE={probe}
 mkdir -p "$STACK" "$WORK/out" "$WORK/bin" && chmod 0755 "$WORK" "$WORK/bin"
 ln -s "$SUBID" "$WORK/bin/getsubids"
 source {dir}/stack.sh
 {calls}
 stack_up
+# What SSSD's module itself answers (issue 12's facts about SSSD 2.8).
+probe() {{ local name=$1; shift; tool "probe-$name" 1000 1000 "$PROBE" "$@"; }}
+probe symbols symbols
+probe list-dora list dora u
+probe list-alice list alice g
+probe list-carol list carol u
+probe list-unknown list nosuchuser u
+probe has-inside has dora {inside} 10 u
+probe has-past has dora {d} {past} u
+probe has-other has dora {z} 10 u
+probe owners owners {d} u
 # Exactly their ranges: dora (directory only), alice (/etc/passwd).
 call dora-uid {du} {dg} newuidmap {{pid}} 0 {du} 1 1 {d} {n}
 call dora-gid {du} {dg} newgidmap {{pid}} 0 {dg} 1 1 {d} {n}
@@ -338,6 +367,8 @@ stack_stop_sssd
 call down-dora {du} {dg} newuidmap {{pid}} 0 {d} {n}
 call down-alice 1000 1000 newgidmap {{pid}} 0 {a} {n}
 call down-dry {du} {dg} newuidmap --dry-run - 0 {d} {n}
+probe down-list list dora u
+probe down-has has dora {d} 1 u
 {shows_down}
 grep -c 'mech=GSSAPI' "$STACK/ldap/slapd.log" >"$WORK/out/gssapi-binds"
 grep -c 'BE_REQ_SUBID_RANGES' "$STACK/sssd.log" >"$WORK/out/subid-requests"
@@ -347,6 +378,8 @@ echo stack-ok
         dir = sssd_dir.display(),
         bin = bin.display(),
         target = target_program().display(),
+        probe = probe_program().display(),
+        inside = d + 52,
         calls = CALLS,
         past = n + 1,
         shows_sss = show_calls("sss"),
@@ -371,6 +404,33 @@ echo stack-ok
     );
     let requests = fs::read_to_string(w.join("out/subid-requests")).unwrap();
     assert_ne!(requests.trim(), "0", "{ctx}: sssd served no subid request");
+
+    // SSSD 2.8's module, asked directly: no shadow_subid_free (so the test
+    // exercises the libc free() path), one range per kind, looked up by
+    // name (alice has no directory account), UNKNOWN_USER (1) for a user
+    // with no range and an unknown one alike, has_range true only inside
+    // one range, find_subid_owners a stub (ERROR, 3), ERROR_CONN (2) with
+    // sssd stopped.
+    let probe = |name: &str| {
+        let c = call(&format!("probe-{name}"));
+        assert_eq!(c.status, 0, "{ctx} probe {name}: {c:#?}");
+        c.stdout
+    };
+    assert_eq!(
+        probe("symbols"),
+        "shadow_subid_has_range shadow_subid_list_owner_ranges shadow_subid_find_subid_owners -\n",
+        "{ctx}: libsubid_sss.so's exports changed; is this still SSSD before 2.10?"
+    );
+    assert_eq!(probe("list-dora"), format!("status=0 {d}:{n}\n"), "{ctx}");
+    assert_eq!(probe("list-alice"), format!("status=0 {a}:{n}\n"), "{ctx}");
+    assert_eq!(probe("list-carol"), "status=1\n", "{ctx}");
+    assert_eq!(probe("list-unknown"), "status=1\n", "{ctx}");
+    assert_eq!(probe("has-inside"), "status=0 result=1\n", "{ctx}");
+    assert_eq!(probe("has-past"), "status=0 result=0\n", "{ctx}");
+    assert_eq!(probe("has-other"), "status=0 result=0\n", "{ctx}");
+    assert_eq!(probe("owners"), "status=3\n", "{ctx}");
+    assert_eq!(probe("down-list"), "status=2\n", "{ctx}");
+    assert_eq!(probe("down-has"), "status=2 result=-1\n", "{ctx}");
 
     let own = |id: u32, start: u64| lines(&[&format!("0 {id} 1"), &format!("1 {start} {COUNT}")]);
     call("dora-uid").granted(&format!("{ctx} dora uid"), &own(du, d), &[]);
