@@ -35,9 +35,14 @@ const SUCCESS: i32 = 0;
 const FAILURE: i32 = 1;
 
 /// The entry point of both binaries (their C `main`, see [`crate::helper_main`]).
+///
+/// Nothing is printed while privileged: usage errors, `--help` and
+/// `--version` are printed only after every privilege is dropped.
 pub fn main(kind: IdKind) -> i32 {
     output::install_panic_hook(kind.program());
+    let ids = RealIds::current();
     if let Err(error) = privilege::harden_process() {
+        privilege::drop_before_output(ids, false);
         output::error_lines(kind.program(), &Failure::Privilege(error).lines(kind));
         return FAILURE;
     }
@@ -50,16 +55,19 @@ pub fn main(kind: IdKind) -> i32 {
                 request::ArgError::Usage(e) => Failure::Usage(e),
                 request::ArgError::Map(e) => Failure::Map(e),
             };
+            privilege::drop_before_output(ids, false);
             output::error_lines(kind.program(), &failure.lines(kind));
             return FAILURE;
         }
     };
     match command {
         Command::Help => {
+            privilege::drop_before_output(ids, false);
             let _ = output::to_stdout(help_text(kind).as_bytes());
             SUCCESS
         }
         Command::Version => {
+            privilege::drop_before_output(ids, false);
             let _ = output::to_stdout(
                 format!(
                     "{} (newidmap) {}\n",
@@ -71,7 +79,7 @@ pub fn main(kind: IdKind) -> i32 {
             SUCCESS
         }
         Command::Map(request) => {
-            let mut call = Call::new(kind, &request);
+            let mut call = Call::new(kind, ids, &request);
             let result = call.run(&request);
             call.finish(result)
         }
@@ -106,13 +114,20 @@ struct Call {
     dry_run: bool,
     /// The map as one line, `inner outer count` triplets separated by commas.
     map: String,
+    /// The helper has become the caller (keeping at most the one capability).
+    dropped: bool,
+    /// The `granting` record has been sent: a failure from here on happened
+    /// after the decision (raise, setgroups or the map write).
+    granting_sent: bool,
+    /// Warnings held back while a capability is effective.
+    deferred: Vec<String>,
 }
 
 impl Call {
-    fn new(kind: IdKind, request: &MapRequest) -> Call {
+    fn new(kind: IdKind, ids: RealIds, request: &MapRequest) -> Call {
         Call {
             kind,
-            ids: RealIds::current(),
+            ids,
             user: None,
             pid: None,
             dry_run: request.dry_run,
@@ -123,6 +138,9 @@ impl Call {
                 .map(|t| t.display())
                 .collect::<Vec<_>>()
                 .join(","),
+            dropped: false,
+            granting_sent: false,
+            deferred: Vec::new(),
         }
     }
 
@@ -133,15 +151,13 @@ impl Call {
             CapsHashSet::new()
         } else {
             let keep = privilege::needed(kind, request.map.maps_outer_zero());
-            if let Err(error) = privilege::check_available(&keep) {
-                // Report as the caller, holding nothing (best effort: the
-                // missing capability is the failure being reported).
-                let _ = privilege::drop_everything(self.ids);
-                return Err(Failure::Privilege(error));
-            }
+            // The missing capability is the failure being reported; the
+            // report comes after the drop (`finish`).
+            privilege::check_available(&keep).map_err(Failure::Privilege)?;
             privilege::drop_to_caller(self.ids, &keep).map_err(Failure::Privilege)?;
             keep
         };
+        self.dropped = true;
         let nsswitch = config::read_config(NSSWITCH_CONF).map_err(Failure::Config)?;
         let directory = SystemDirectory::configured(&nsswitch);
         let account = identify_caller(&directory, self.ids)?;
@@ -177,50 +193,81 @@ impl Call {
         let Some(target) = target.filter(|_| !request.dry_run) else {
             return print_dry_run(kind, &request.map, deny_setgroups, &notes);
         };
+        // The record goes out before the write: once the map is there, the
+        // caller (who may signal the helper: it runs as them) can no longer
+        // keep it from being logged.
+        audit::log(
+            kind.program(),
+            Severity::Info,
+            &format!("{} granting map={}", self.who(), self.map),
+        );
+        self.granting_sent = true;
         privilege::raise_kept(&keep).map_err(Failure::Privilege)?;
+        let written = self.write(&target, deny_setgroups, &request.map);
+        // Every capability gone before anything else happens.
+        let cleared = privilege::clear_all();
+        written?;
+        cleared.map_err(Failure::Privilege)
+    }
+
+    /// setgroups (when needed) and the map, with the capability effective.
+    fn write(
+        &mut self,
+        target: &Target,
+        deny_setgroups: bool,
+        map: &ValidMap,
+    ) -> Result<(), Failure> {
+        let kind = self.kind;
         let pid = target.pid();
         if deny_setgroups {
-            match write::deny_setgroups(&target) {
-                Ok(SetgroupsOutcome::Unsupported) => crate::say!(
-                    kind.program(),
-                    "warning: this kernel has no /proc/PID/setgroups; nothing to deny"
+            match write::deny_setgroups(target) {
+                Ok(SetgroupsOutcome::Unsupported) => self.deferred.push(
+                    "warning: this kernel has no /proc/PID/setgroups; nothing to deny".into(),
                 ),
                 Ok(_) => {}
                 Err(error) => return Err(Failure::Write { pid, error }),
             }
         }
-        write::write_map(&target, kind, &request.map.render())
-            .map_err(|error| Failure::Write { pid, error })
+        write::write_map(target, kind, &map.render()).map_err(|error| Failure::Write { pid, error })
     }
 
+    fn who(&self) -> String {
+        format!(
+            "uid={} user={} target={}",
+            self.ids.uid,
+            self.user.as_deref().unwrap_or("?"),
+            self.pid.map_or_else(|| "?".to_string(), |p| p.to_string())
+        )
+    }
+
+    /// A granted map was logged before its write and printed nothing. A
+    /// failure: every privilege dropped, then the record, then the message
+    /// (so the caller's stderr cannot keep the record from being sent).
     fn finish(&self, result: Result<(), Failure>) -> i32 {
         let program = self.kind.program();
-        let lines = match &result {
-            Ok(()) => Vec::new(),
-            Err(failure) => failure.lines(self.kind),
+        let Err(failure) = result else {
+            output::error_lines(program, &self.deferred);
+            return SUCCESS;
         };
-        output::error_lines(program, &lines);
+        privilege::drop_before_output(self.ids, self.dropped);
+        let mut lines = failure.lines(self.kind);
         if !self.dry_run {
-            let who = format!(
-                "uid={} user={} target={}",
-                self.ids.uid,
-                self.user.as_deref().unwrap_or("?"),
-                self.pid.map_or_else(|| "?".to_string(), |p| p.to_string())
+            let outcome = if self.granting_sent {
+                "failed after granting"
+            } else {
+                "refused"
+            };
+            let reason = lines.first().map_or("", String::as_str);
+            audit::log(
+                program,
+                Severity::Notice,
+                &format!("{} {outcome}: {reason}", self.who()),
             );
-            match lines.first() {
-                None => audit::log(
-                    program,
-                    Severity::Info,
-                    &format!("{who} granted map={}", self.map),
-                ),
-                Some(reason) => audit::log(
-                    program,
-                    Severity::Notice,
-                    &format!("{who} refused: {reason}"),
-                ),
-            }
         }
-        if result.is_ok() { SUCCESS } else { FAILURE }
+        let mut all = self.deferred.clone();
+        all.append(&mut lines);
+        output::error_lines(program, &all);
+        FAILURE
     }
 }
 

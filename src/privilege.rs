@@ -60,19 +60,31 @@ fn caps_step(step: &'static str) -> impl Fn(caps::errors::CapsError) -> Privileg
 }
 
 /// First thing in main. Descriptors 0-2 are made to exist, so nothing the
-/// helper opens can become its stderr. SIGPIPE is blocked, so a caller that
-/// closed the reading end of stderr gets a full refusal and audit record
-/// rather than a helper killed mid-report (writes then fail with EPIPE).
-/// A file-capability install is dumpable by default, which would let the
-/// caller ptrace the helper or read its core.
+/// helper opens can become its stderr. The signals a write to stderr can
+/// raise are blocked, so the caller cannot use its own stderr to stop or
+/// kill the helper halfway through a call: SIGPIPE (a closed reading end:
+/// the write fails with EPIPE), SIGXFSZ (stderr a file and `ulimit -f 0`:
+/// EFBIG), SIGTTOU and SIGTTIN (a background job on a TOSTOP terminal: the
+/// kernel treats a blocked job-control signal as ignored and lets the write
+/// through). Blocking needs no signal handler (so no unsafe code) and has
+/// the same effect as ignoring for each of these. A file-capability install
+/// is dumpable by default, which would let the caller ptrace the helper or
+/// read its core.
 pub fn harden_process() -> Result<(), PrivilegeError> {
     crate::sys::ensure_standard_fds().map_err(|error| PrivilegeError::Step {
         step: "open /dev/null for a closed standard descriptor",
         errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EBADF)),
     })?;
-    let mut pipe = SigSet::empty();
-    pipe.add(Signal::SIGPIPE);
-    pipe.thread_block().map_err(step("sigprocmask"))?;
+    let mut output_signals = SigSet::empty();
+    for signal in [
+        Signal::SIGPIPE,
+        Signal::SIGXFSZ,
+        Signal::SIGTTOU,
+        Signal::SIGTTIN,
+    ] {
+        output_signals.add(signal);
+    }
+    output_signals.thread_block().map_err(step("sigprocmask"))?;
     prctl::set_dumpable(false).map_err(step("PR_SET_DUMPABLE"))?;
     setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(step("RLIMIT_CORE"))?;
     Ok(())
@@ -119,6 +131,30 @@ pub fn drop_to_caller(ids: RealIds, keep: &CapsHashSet) -> Result<(), PrivilegeE
 /// Drops every privilege (dry run): the caller's IDs, no capabilities at all.
 pub fn drop_everything(ids: RealIds) -> Result<(), PrivilegeError> {
     drop_to_caller(ids, &CapsHashSet::new())
+}
+
+/// Before anything is printed or logged on a failure: the caller's IDs and
+/// no capability at all. When the helper has already become the caller
+/// (`dropped`), emptying the capability sets is all that is left. If the
+/// full drop fails (it needs nothing the process lacks, so only a broken
+/// environment makes it fail), at least every capability set is emptied.
+pub fn drop_before_output(ids: RealIds, dropped: bool) {
+    if dropped && clear_all().is_ok() {
+        return;
+    }
+    if drop_everything(ids).is_err() {
+        let _ = crate::sys::clear_capabilities();
+    }
+}
+
+/// Effective, permitted and inheritable emptied in one step (right after
+/// the one map write), so nothing that follows (the failure report, the
+/// syslog send) runs with a capability, and none can be raised again.
+pub fn clear_all() -> Result<(), PrivilegeError> {
+    crate::sys::clear_capabilities().map_err(|error| PrivilegeError::Step {
+        step: "capset",
+        errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EPERM)),
+    })
 }
 
 /// Makes the kept capabilities effective, just before the map files are opened.

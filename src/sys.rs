@@ -60,6 +60,46 @@ pub fn pidfd_probe(pidfd: impl AsFd) -> io::Result<()> {
     }
 }
 
+/// Empties the effective, permitted and inheritable capability sets in one
+/// capset(2) (ambient follows: the kernel keeps it within permitted and
+/// inheritable). The caps crate sets one set per call, and emptying
+/// permitted while effective is not yet empty is refused by the kernel, so
+/// it would take two capsets with the capability still effective between them.
+pub fn clear_capabilities() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    // _LINUX_CAPABILITY_VERSION_3: two 32-bit data words.
+    let header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capset reads one header and, for version 3, two data structs
+    // through the pointers, which point to live locals of exactly those
+    // layouts (<linux/capability.h>); nothing is written back.
+    let result =
+        unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Borrows a caller-supplied descriptor number, if it is open.
 pub fn borrow_inherited_fd(fd: i32) -> Option<std::os::fd::BorrowedFd<'static>> {
     if fd < 0 {
