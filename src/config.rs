@@ -22,11 +22,26 @@ pub const PASSWD: &str = "/etc/passwd";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigProblem {
     Open(Errno),
+    /// Open refused with EACCES, and stat (which needs no read permission)
+    /// shows a file the caller may not read: the files are read as the
+    /// caller, so a root-only file (mode 0600) refuses every call.
+    Unreadable {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
     Read(Errno),
     NotRegular,
-    NotOwnedByRoot { uid: u32 },
-    WritableByOthers { mode: u32 },
-    WritableByGroup { mode: u32, gid: u32 },
+    NotOwnedByRoot {
+        uid: u32,
+    },
+    WritableByOthers {
+        mode: u32,
+    },
+    WritableByGroup {
+        mode: u32,
+        gid: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +80,7 @@ pub fn open_config(path: &'static str) -> Result<Option<ConfigFile>, ConfigError
     let fd = match open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(None),
+        Err(Errno::EACCES) => return Err(error(unreadable(path))),
         Err(errno) => return Err(error(ConfigProblem::Open(errno))),
     };
     let stat = fstat(&fd).map_err(|e| error(ConfigProblem::Open(e)))?;
@@ -76,6 +92,23 @@ pub fn open_config(path: &'static str) -> Result<Option<ConfigFile>, ConfigError
         file: File::from(fd),
         size: u64::try_from(stat.st_size).unwrap_or(0),
     }))
+}
+
+/// Why the caller may not open `path`: the mode and owner of the file, when
+/// stat can see it (a directory on the way may be what denies access).
+fn unreadable(path: &str) -> ConfigProblem {
+    match nix::sys::stat::stat(path) {
+        Ok(stat)
+            if SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG =>
+        {
+            ConfigProblem::Unreadable {
+                mode: stat.st_mode & 0o7777,
+                uid: stat.st_uid,
+                gid: stat.st_gid,
+            }
+        }
+        _ => ConfigProblem::Open(Errno::EACCES),
+    }
 }
 
 /// Reads a small trusted configuration file whole; empty when absent.

@@ -260,6 +260,9 @@ fn config_lines(error: &ConfigError) -> Vec<String> {
     let path = error.path;
     let summary = match error.problem {
         ConfigProblem::Open(errno) => format!("cannot open {path}: {}", errno_text(errno)),
+        ConfigProblem::Unreadable { mode, uid, gid } => format!(
+            "cannot read {path}: it is mode {mode:04o}, owner UID {uid} GID {gid}, and the helpers read it as you, not as root"
+        ),
         ConfigProblem::Read(errno) => format!("cannot read {path}: {}", errno_text(errno)),
         ConfigProblem::NotRegular => format!("refusing {path}: not a regular file"),
         ConfigProblem::NotOwnedByRoot { uid } => {
@@ -273,7 +276,11 @@ fn config_lines(error: &ConfigError) -> Vec<String> {
         }
     };
     let mut lines = vec![summary];
-    if !matches!(
+    if let ConfigProblem::Unreadable { .. } = error.problem {
+        lines.push(format!(
+            "an administrator should make it readable, as shadow's tools create it: chmod 644 {path}"
+        ));
+    } else if !matches!(
         error.problem,
         ConfigProblem::Open(_) | ConfigProblem::Read(_)
     ) {
@@ -297,6 +304,20 @@ fn target_lines(error: &TargetError) -> Vec<String> {
             errno_text(errno)
         )],
         TargetError::BadFd { fd, problem } => vec![format!("fd:{fd} {}", fd_problem(problem))],
+        TargetError::Thread {
+            fd: None,
+            tid,
+            tgid,
+        } => vec![format!(
+            "{tid} is a thread of process {tgid}, not a process: give the process's PID, {tgid}"
+        )],
+        TargetError::Thread {
+            fd: Some(fd),
+            tid,
+            tgid,
+        } => vec![format!(
+            "fd:{fd} is a thread (thread {tid} of process {tgid}), not a process: pass /proc/{tgid} or a pidfd of process {tgid}"
+        )],
     }
 }
 
@@ -308,7 +329,6 @@ fn fd_problem(problem: FdProblem) -> &'static str {
         }
         FdProblem::NotProcfs => "is a directory, but not on this system's /proc",
         FdProblem::NotProcessDirectory => "is on /proc, but not a /proc/PID process directory",
-        FdProblem::ThreadDirectory => "is a thread's /proc/PID/task/TID directory, not a process's",
         FdProblem::PidfdForeign => "is a pidfd for a process outside this PID namespace",
     }
 }
@@ -414,10 +434,14 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
                     .into()
             });
         } else if files_used {
-            lines.push(format!(
-                "an administrator can add some with: usermod {} 100000-165535 {user} (or: subid add {user})",
-                kind.usermod_option()
-            ));
+            // Never a fixed range: the one useradd hands out first is
+            // likely taken, and usermod does not check for overlaps.
+            // subid add picks a free block under shadow's lock.
+            lines.push(if pasteable_owner(user) {
+                format!("an administrator can add a free block with: subid add {user}")
+            } else {
+                "an administrator can add a free block with subid add and your login name".into()
+            });
         } else {
             lines.push(format!(
                 "subordinate {upper}s come from {}: they are assigned in that identity service (e.g. FreeIPA), not here",
@@ -485,6 +509,16 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// True when the (escaped) user name can be pasted into a shell command as
+/// is and is one `subid add` accepts as an owner.
+fn pasteable_owner(user: &str) -> bool {
+    !user.is_empty()
+        && !user.starts_with(['+', '-', '#'])
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
 }
 
 fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {

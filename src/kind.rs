@@ -48,14 +48,6 @@ impl IdKind {
         }
     }
 
-    /// The usermod(8) option that grants subordinate IDs of this kind.
-    pub const fn usermod_option(self) -> &'static str {
-        match self {
-            IdKind::Uid => "--add-subuids",
-            IdKind::Gid => "--add-subgids",
-        }
-    }
-
     /// The capability the kernel requires to write a multi-line map of this kind.
     pub const fn capability(self) -> caps::Capability {
         match self {

@@ -29,8 +29,6 @@ pub enum FdProblem {
     NotProcfs,
     /// A procfs directory that is not a process (e.g. /proc itself).
     NotProcessDirectory,
-    /// /proc/PID/task/TID: a thread, not a process.
-    ThreadDirectory,
     /// A pidfd whose process is not visible in our PID namespace.
     PidfdForeign,
 }
@@ -47,6 +45,13 @@ pub enum TargetError {
     BadFd {
         fd: i32,
         problem: FdProblem,
+    },
+    /// A thread, not a process: a thread ID given as PID, a thread's pidfd
+    /// (`fd` set), or a /proc/PID/task/TID directory (`fd` set).
+    Thread {
+        fd: Option<i32>,
+        tid: u32,
+        tgid: u32,
     },
     /// The process behind a pidfd or /proc fd has exited.
     Exited {
@@ -173,6 +178,33 @@ impl Target {
         Ok((owner != caller_uid).then_some(NamespaceProblem::OwnedBy { uid: owner }))
     }
 
+    /// `Pid:` and `Tgid:` of the target's status: the ID the directory is
+    /// for, and the process (thread group) it belongs to. Both are among the
+    /// first lines, so one short read is enough.
+    fn status_ids(&self) -> Result<(u32, u32), TargetError> {
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+        let fd = openat(&self.dir, "status", flags, Mode::empty())
+            .map_err(|errno| self.inspect_error("status", errno))?;
+        let mut head = [0u8; 512];
+        let n = nix::unistd::read(&fd, &mut head)
+            .map_err(|errno| self.inspect_error("status", errno))?;
+        let head = &head[..n];
+        match (status_field(head, b"Pid:"), status_field(head, b"Tgid:")) {
+            (Some(pid), Some(tgid)) => Ok((pid, tgid)),
+            _ => Err(self.inspect_error("status", Errno::EINVAL)),
+        }
+    }
+
+    /// One rule for every way of naming the target: a thread is refused,
+    /// naming its process.
+    fn refuse_thread(self, fd: Option<i32>) -> Result<Target, TargetError> {
+        let (pid, tgid) = self.status_ids()?;
+        if pid != tgid {
+            return Err(TargetError::Thread { fd, tid: pid, tgid });
+        }
+        Ok(Target { pid, ..self })
+    }
+
     /// Reads a small file in the target's directory (uid_map, setgroups, status).
     pub fn read_file(&self, name: &str) -> Result<Vec<u8>, Errno> {
         let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
@@ -192,7 +224,9 @@ pub fn io_errno(error: &std::io::Error) -> Errno {
 fn open_pid(pid: u32) -> Result<Target, TargetError> {
     let path = format!("/proc/{pid}");
     match openat(AT_FDCWD, path.as_str(), DIR_FLAGS, Mode::empty()) {
-        Ok(dir) => Ok(Target { dir, pid }),
+        // /proc/TID of a thread opens as well (thread IDs are hidden from
+        // the listing, not from lookups).
+        Ok(dir) => Target { dir, pid }.refuse_thread(None),
         Err(Errno::ENOENT | Errno::ESRCH) => Err(TargetError::NoSuchProcess { pid }),
         Err(errno) => Err(TargetError::OpenFailed { pid, errno }),
     }
@@ -238,23 +272,37 @@ fn open_proc_dir_fd(
     if !is_entry("uid_map", SFlag::S_IFREG) {
         return Err(bad(FdProblem::NotProcessDirectory));
     }
-    if !is_entry("task", SFlag::S_IFDIR) {
-        return Err(bad(FdProblem::ThreadDirectory));
-    }
+    let task_dir = !is_entry("task", SFlag::S_IFDIR);
     let target = Target { dir, pid: 0 };
-    let status = target
-        .read_file("status")
-        .map_err(|_| TargetError::Exited { pid: 0 })?;
-    let pid = status_field(&status, b"Pid:").ok_or(bad(FdProblem::NotProcessDirectory))?;
-    Ok(Target { pid, ..target })
+    if task_dir {
+        // /proc/PID/task/TID: a thread's directory, even the leader's.
+        let (tid, tgid) = target
+            .status_ids()
+            .map_err(|_| TargetError::Exited { pid: 0 })?;
+        return Err(TargetError::Thread {
+            fd: Some(fd),
+            tid,
+            tgid,
+        });
+    }
+    target.refuse_thread(Some(fd)).map_err(|e| match e {
+        TargetError::Inspect { .. } => TargetError::Exited { pid: 0 },
+        other => other,
+    })
 }
 
 /// A pidfd: resolve its PID from fdinfo, open /proc/PID, then prove with a
 /// null signal that the pidfd's process still exists, so the PID cannot have
 /// been reused between the two steps.
 fn open_pidfd(fd: i32, pidfd: BorrowedFd<'_>, pid: u32) -> Result<Target, TargetError> {
+    // A thread's pidfd (PIDFD_THREAD) names the thread's ID here.
     let target = open_pid(pid).map_err(|e| match e {
         TargetError::NoSuchProcess { pid } => TargetError::Exited { pid },
+        TargetError::Thread { tid, tgid, .. } => TargetError::Thread {
+            fd: Some(fd),
+            tid,
+            tgid,
+        },
         other => other,
     })?;
     match sys::pidfd_probe(pidfd) {
