@@ -440,7 +440,7 @@ fn bad_fd_targets() {
         ("fd:5", String::new(), "exec 5</etc/passwd".into(), "fd:5 is neither"),
         ("fd:5", String::new(), "exec 5</proc".into(), "fd:5 is on /proc, but not a /proc/PID"),
         ("fd:5", String::new(), "exec 5</proc/self/net".into(), "fd:5 is on /proc, but not a /proc/PID"),
-        ("fd:5", String::new(), "exec 5</proc/$T/task/$T".into(), "fd:5 is a thread's"),
+        ("fd:5", String::new(), "exec 5</proc/$T/task/$T".into(), "fd:5 is a thread (thread"),
         ("fd:5", String::new(), "exec 5</".into(), "fd:5 is a directory, but not on this system's /proc"),
         ("fd:5", String::new(), "exec 5</dev/null".into(), "fd:5 is neither"),
         ("fd:9", String::new(), String::new(), "fd:9 is not an open file descriptor"),

@@ -9,6 +9,11 @@
 //! is opened, in particular before /etc, /proc/PID and the map files; the
 //! capability raised only after every check; and the map going out in one
 //! write() on a descriptor the helper opened itself.
+//!
+//! Issue 14: nothing is written to fd 1 or 2 before the drop (not even
+//! --help, --version or a usage error); the audit record (sendto) precedes
+//! the map write and a refusal's output; and right after the map write one
+//! capset empties every capability set.
 mod common;
 
 use common::*;
@@ -30,6 +35,8 @@ fn traced_binary(
     case.caller = ROOT;
     case.target_owner = ALICE;
     case.before = "export OUT".into();
+    // A /dev/log of the case's own, so the record's sendto succeeds.
+    case.audit = true;
     let helper_args: String = args(list)
         .iter()
         .map(|a| format!(" {}", quote_arg(a)))
@@ -37,7 +44,7 @@ fn traced_binary(
     let binary = binary.map_or_else(|| format!("\"$BIN/{program}\""), str::to_string);
     case.wrap = format!(
         "exec strace -u {ALICE_NAME} -s 8192 -o \"$OUT/trace\" \
-         -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write \
+         -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write,sendto \
          {binary}{helper_args}"
     );
     let out = case.run();
@@ -109,18 +116,21 @@ fn assert_drop_first(calls: &[Syscall], cap: &str, context: &str) -> usize {
                 "{context}: {path} opened before the drop\n{calls:#?}"
             );
         }
+        // Nothing printed while privileged (issue 14): no write at all, to
+        // fd 1, 2 or anything else, and no audit record either.
         assert!(
-            call.name != "write" || call.args.starts_with("2,"),
-            "{context}: write before the drop: {call:?}"
+            !matches!(call.name.as_str(), "write" | "sendto"),
+            "{context}: output before the drop: {call:?}"
         );
     }
     // After the drop, permitted never grows beyond the one capability, and
-    // nothing is ever inheritable.
+    // nothing is ever inheritable; the only other capset empties every set.
     for call in &calls[drop..] {
         if call.name == "capset" {
             assert!(
                 call.args
-                    .contains(&format!("permitted={cap}, inheritable=0")),
+                    .contains(&format!("permitted={cap}, inheritable=0"))
+                    || is_clear(call),
                 "{context}: capset after the drop: {call:?}"
             );
         }
@@ -133,6 +143,45 @@ fn assert_drop_first(calls: &[Syscall], cap: &str, context: &str) -> usize {
         );
     }
     drop
+}
+
+/// A capset that empties effective, permitted and inheritable at once.
+fn is_clear(call: &Syscall) -> bool {
+    call.name == "capset"
+        && call
+            .args
+            .contains("{effective=0, permitted=0, inheritable=0}")
+        && call.result == "0"
+}
+
+/// Index of the write of `fd` after `open` (the map write).
+fn write_after(calls: &[Syscall], open: usize, fd: &str) -> usize {
+    open + position(&calls[open..], "the map write", |c| {
+        c.name == "write" && c.args.starts_with(&format!("{fd}, "))
+    })
+}
+
+/// The audit record sent to /dev/log whose text contains `text`; its index.
+fn record(calls: &[Syscall], text: &str) -> usize {
+    position(calls, text, |c| {
+        c.name == "sendto" && c.args.contains(text) && c.args.contains("/dev/log")
+    })
+}
+
+/// Issue 14: the traced call right after the map write is the capset that
+/// empties every set, and from there on no capability comes back.
+fn assert_cleared_after(calls: &[Syscall], map_write: usize, context: &str) {
+    let next = &calls[map_write + 1];
+    assert!(
+        is_clear(next),
+        "{context}: the call after the map write is not the clearing capset: {next:?}\n{calls:#?}"
+    );
+    for call in &calls[map_write + 1..] {
+        assert!(
+            call.name != "capset" || is_clear(call),
+            "{context}: capset after the clear: {call:?}"
+        );
+    }
 }
 
 /// Index of the capset that makes `cap` effective, asserting there is one.
@@ -208,6 +257,31 @@ fn uid_map_drop_before_proc_raise_before_write_one_write() {
             "{context}: a map file opened early"
         );
         assert_one_write(&calls, &fd, "0 1000 1\n1 100000 65536\n", &context);
+        // Issue 14: the record first, then the write, then every capability
+        // gone; one record only (the outcome is as announced), no output.
+        let map_write = write_after(&calls, open, &fd);
+        let granting = record(&calls, "granting map=0 1000 1,1 100000 65536");
+        // Sent before the capability is even raised.
+        assert!(
+            granting < raise && raise < map_write,
+            "{context}: record {granting} < raise {raise} < map write {map_write}"
+        );
+        assert_cleared_after(&calls, map_write, &context);
+        assert_eq!(
+            calls.iter().filter(|c| c.name == "sendto").count(),
+            1,
+            "{context}: one record"
+        );
+        assert!(
+            !calls.iter().any(
+                |c| c.name == "write" && (c.args.starts_with("1,") || c.args.starts_with("2,"))
+            ),
+            "{context}: a grant prints nothing"
+        );
+        assert!(
+            out.audit.contains("granting map=0 1000 1,1 100000 65536"),
+            "{context}: {out:#?}"
+        );
         // Issue 8: each file the decision needs is opened once. (The caller's
         // entry is read from /etc/passwd directly; glibc's getpwuid_r would
         // open nsswitch.conf a second time.)
@@ -251,6 +325,12 @@ fn gid_map_with_setgroups_deny_in_order() {
         // each write between its open and the next.
         assert_one_write(&calls[setgroups..gid_map], &setgroups_fd, "deny", &context);
         assert_one_write(&calls[gid_map..], &gid_map_fd, "0 1000 1\n", &context);
+        let map_write = write_after(&calls, gid_map, &gid_map_fd);
+        assert!(
+            record(&calls, "granting map=0 1000 1") < setgroups,
+            "{context}: the record must precede the setgroups and map writes"
+        );
+        assert_cleared_after(&calls, map_write, &context);
     }
 }
 
@@ -293,6 +373,17 @@ fn refusals_never_raise_or_open_map_files() {
                     .any(|c| opened_path(c).is_some_and(is_map_file)),
                 "{context}: a map file was opened\n{calls:#?}"
             );
+            // Issue 14: every capability emptied, then the record, then the
+            // message (so the caller's stderr cannot suppress the record).
+            let clear = position(&calls, "the clearing capset", is_clear);
+            let refused = record(&calls, "refused: ");
+            let printed = position(&calls, "the message", |c| {
+                c.name == "write" && c.args.starts_with("2, ")
+            });
+            assert!(
+                clear < refused && refused < printed,
+                "{context}: clear {clear} < record {refused} < message {printed}\n{calls:#?}"
+            );
         }
     }
     // Setuid install, outer UID 0: both CAP_SETUID and CAP_SETFCAP are kept
@@ -307,6 +398,38 @@ fn refusals_never_raise_or_open_map_files() {
             .any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
         "outer 0: raised\n{calls:#?}"
     );
+}
+
+/// Issue 14: --help, --version and usage errors are printed only after
+/// the helper has become the caller with no capability at all.
+#[test]
+fn help_version_and_usage_errors_print_after_the_drop() {
+    if !privileged("help_version_and_usage_errors_print_after_the_drop") {
+        return;
+    }
+    for install in BOTH {
+        for (program, list, fd) in [
+            ("newuidmap", &["--help"][..], "1"),
+            ("newgidmap", &["--version"], "1"),
+            ("newuidmap", &["{pid}", "0", "1000"], "2"),
+            ("newgidmap", &["--bogus"], "2"),
+            ("newuidmap", &["{pid}", "0", "100000", "0"], "2"),
+        ] {
+            let context = format!("{install:?} {program} {list:?}");
+            let (out, calls) = traced(install, program, list);
+            let expected = if fd == "1" { 0 } else { 1 };
+            assert_eq!(out.status, expected, "{context}: {out:#?}");
+            let drop = assert_drop_first(&calls, "0", &context);
+            let printed = position(&calls, "the output", |c| {
+                c.name == "write" && c.args.starts_with(&format!("{fd}, "))
+            });
+            assert!(drop < printed, "{context}: drop {drop} < output {printed}");
+            assert!(
+                !calls.iter().any(|c| c.name == "sendto"),
+                "{context}: not a map request, nothing to log"
+            );
+        }
+    }
 }
 
 /// The contrast: Debian 12's shadow 4.13 (package uidmap) was built without

@@ -143,6 +143,9 @@ pub enum TargetShape {
     Nested,
     /// A new namespace, then PR_SET_DUMPABLE 0.
     Nondumpable,
+    /// A new namespace and a second thread; `$OUT/ready` holds the
+    /// thread's ID.
+    Threaded,
 }
 
 /// One helper call and everything around it.
@@ -166,6 +169,10 @@ pub struct Case {
     pub wrap: String,
     /// Listen on /dev/log and collect what the helper logs.
     pub audit: bool,
+    /// With `audit`: the /dev/log receiver binds but never reads, and its
+    /// queue is filled (datagrams sent until EAGAIN) before the call, as with
+    /// a stopped or hung syslog daemon. What is queued is collected at the end.
+    pub audit_stalled: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -238,6 +245,7 @@ impl Case {
             before: String::new(),
             wrap: String::new(),
             audit: false,
+            audit_stalled: false,
         }
     }
 
@@ -324,6 +332,7 @@ impl Case {
             TargetShape::Plain => "--plain",
             TargetShape::Nested => "--nested",
             TargetShape::Nondumpable => "--nondumpable",
+            TargetShape::Threaded => "--threaded",
         };
         let helper_args: String = self
             .args
@@ -371,7 +380,18 @@ exit 0
             out = out.display(),
             bin = bin.display(),
             prepare = self.prepare,
-            audit = if self.audit { AUDIT_START } else { "" },
+            audit = if self.audit {
+                AUDIT_START.replace(
+                    "$AUDIT_MODE",
+                    if self.audit_stalled {
+                        "stalled"
+                    } else {
+                        "read"
+                    },
+                )
+            } else {
+                String::new()
+            },
             audit_stop = if self.audit { AUDIT_STOP } else { "" },
             target_user = as_user(self.target_owner),
             target = target_program().display(),
@@ -382,25 +402,56 @@ exit 0
 }
 
 /// Inside the case's mount namespace, /dev becomes a tmpfs holding links to
-/// the real device nodes plus our own datagram socket at /dev/log.
-const AUDIT_START: &str = r#"mkdir -p "$OUT/realdev" && mount --bind /dev "$OUT/realdev" && mount -t tmpfs tmpfs /dev
+/// the real device nodes (bound recursively, so /dev/pts works too) plus our
+/// own datagram socket at /dev/log.
+const AUDIT_START: &str = r#"mkdir -p "$OUT/realdev" && mount --rbind /dev "$OUT/realdev" && mount -t tmpfs tmpfs /dev
 for n in null zero full random urandom tty pts ptmx shm; do ln -s "$OUT/realdev/$n" "/dev/$n"; done
 ln -s /proc/self/fd /dev/fd
 python3 -c '
 import socket, os, sys, time
+out, mode = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("/dev/log"); os.chmod("/dev/log", 0o666)
-open(sys.argv[1] + "/listening", "w").close()
+if mode == "stalled":
+    # Fill the queue the way a stopped syslog daemon lets it fill, then
+    # prove with a fresh socket that the receiver (not a sender) is full.
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    while True:
+        try:
+            filler.sendto(b"filler", socket.MSG_DONTWAIT, "/dev/log")
+        except BlockingIOError:
+            break
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.sendto(b"probe", socket.MSG_DONTWAIT, "/dev/log")
+    except BlockingIOError:
+        open(out + "/queue-full", "w").close()
+    open(out + "/listening", "w").close()
+    while not os.path.exists(out + "/stop"):
+        time.sleep(0.05)
+    s.setblocking(False)
+    with open(out + "/audit", "ab") as f:
+        while True:
+            try:
+                d = s.recv(65536)
+            except BlockingIOError:
+                break
+            if d not in (b"filler", b"probe"):
+                f.write(d + b"\n")
+    sys.exit(0)
+open(out + "/listening", "w").close()
 s.settimeout(0.2)
-with open(sys.argv[1] + "/audit", "ab") as f:
-    while not os.path.exists(sys.argv[1] + "/stop"):
+with open(out + "/audit", "ab") as f:
+    while not os.path.exists(out + "/stop"):
         try:
             f.write(s.recv(65536) + b"\n"); f.flush()
         except socket.timeout:
             pass
-' "$OUT" &
+' "$OUT" $AUDIT_MODE &
 AUDIT=$!
-for i in $(seq 500); do [ -e "$OUT/listening" ] && break; sleep 0.01; done"#;
+for i in $(seq 500); do [ -e "$OUT/listening" ] && break; sleep 0.01; done
+[ -e "$OUT/listening" ] || { echo "audit listener did not start" >&2; exit 95; }
+[ "$AUDIT_MODE" != stalled ] || [ -e "$OUT/queue-full" ] || { echo "the stalled /dev/log queue is not full" >&2; exit 96; }"#;
 
 const AUDIT_STOP: &str = r#"sleep 0.3; touch "$OUT/stop"; wait $AUDIT"#;
 

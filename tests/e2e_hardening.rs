@@ -1,0 +1,307 @@
+//! Issue 14: the second hardening round, end to end, in both install modes.
+//! A stalled syslog receiver cannot hold the helper; the caller's stderr
+//! cannot stop it before the audit record is sent; the record is exact (a
+//! user name escaped once); a root-only /etc/subuid is named; threads are
+//! refused by one rule; and what LD_PROFILE does to a setuid install.
+//!
+//! (The order of the record, the output, the drop and the map write is
+//! proved with strace in `e2e_privilege_order.rs`.)
+mod common;
+
+use common::*;
+
+const UID: &str = "newuidmap";
+const GID: &str = "newgidmap";
+
+/// A hang detector only (the helper needs milliseconds): `timeout` exits
+/// 124 if it had to stop the helper.
+const HANG_LIMIT: &str = "timeout 20";
+
+fn exec_under(prefix: &str, program: &str, args: &str) -> String {
+    format!("exec {prefix} \"$BIN/{program}\" {args}")
+}
+
+#[test]
+fn stalled_syslog_receiver_does_not_hold_the_helper() {
+    if !privileged("stalled_syslog_receiver_does_not_hold_the_helper") {
+        return;
+    }
+    for install in BOTH {
+        // Granted: the map is written and the helper exits although the
+        // record cannot be queued.
+        let mut case = Case::uid(install, &[]);
+        case.audit = true;
+        case.audit_stalled = true;
+        case.wrap = exec_under(HANG_LIMIT, UID, "\"$T\" 0 1000 1 1 100000 65536");
+        let out = case.run();
+        assert_ne!(
+            out.status, 124,
+            "{install:?} grant: the helper hung\n{out:#?}"
+        );
+        assert_eq!(out.status, 0, "{install:?} grant: {out:#?}");
+        assert_eq!(out.uid_lines(), ["0 1000 1", "1 100000 65536"]);
+        // The queue was full when the helper sent: its record was dropped.
+        assert_eq!(out.audit, "", "{install:?}: {out:#?}");
+
+        // Refused: the refusal is printed and the helper exits 1.
+        let mut case = Case::gid(install, &[]);
+        case.audit = true;
+        case.audit_stalled = true;
+        case.wrap = exec_under(HANG_LIMIT, GID, "\"$T\" 0 200000 1");
+        let out = case.run();
+        assert_ne!(
+            out.status, 124,
+            "{install:?} refusal: the helper hung\n{out:#?}"
+        );
+        out.assert_refused_as(GID, &format!("{install:?} stalled refusal"), "not allowed");
+        assert_eq!(out.audit, "", "{install:?}: {out:#?}");
+    }
+}
+
+#[test]
+fn file_size_limit_on_stderr_cannot_suppress_the_record() {
+    if !privileged("file_size_limit_on_stderr_cannot_suppress_the_record") {
+        return;
+    }
+    for install in BOTH {
+        // stderr is a file (the harness's) and no byte may be written to it:
+        // each write raises SIGXFSZ, whose default action kills.
+        let mut case = Case::uid(install, &["{pid}", "0", "200000", "10"]);
+        case.audit = true;
+        case.wrap = "ulimit -f 0".into();
+        let out = case.run();
+        assert_eq!(
+            out.status, 1,
+            "{install:?}: expected a normal exit 1, not death by SIGXFSZ (153)\n{out:#?}"
+        );
+        assert_eq!(out.stderr, "", "{install:?}: nothing can be written");
+        assert_eq!(out.uid_map, "");
+        assert!(
+            out.audit.contains(&format!(
+                "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
+                out.pid
+            )),
+            "{install:?}: {out:#?}"
+        );
+        // A grant under the same limit.
+        let mut case = Case::uid(install, &["{pid}", "0", "1000", "1"]);
+        case.audit = true;
+        case.wrap = "ulimit -f 0".into();
+        let out = case.run();
+        assert_eq!(out.status, 0, "{install:?}: {out:#?}");
+        assert_eq!(out.uid_lines(), ["0 1000 1"]);
+        assert!(out.audit.contains("granting map=0 1000 1"), "{out:#?}");
+    }
+}
+
+/// Runs the helper (its path and arguments follow the script) as a
+/// background job of a fresh terminal with TOSTOP set, its stderr that
+/// terminal: a write there raises SIGTTOU, which stops the job. Exits 90 if
+/// the helper was stopped, else with the helper's status; what the helper
+/// wrote on the terminal goes to stderr.
+const TOSTOP_TERMINAL: &str = r#"
+import fcntl, os, sys, termios
+helper = sys.argv[1:]
+master, slave = os.openpty()
+leader = os.fork()
+if leader == 0:
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    attrs = termios.tcgetattr(slave)
+    attrs[3] |= termios.TOSTOP
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    child = os.fork()
+    if child == 0:
+        os.setpgid(0, 0)
+        os.dup2(slave, 2)
+        os.execv(helper[0], helper)
+    try:
+        os.setpgid(child, child)
+    except OSError:
+        pass
+    _, status = os.waitpid(child, os.WUNTRACED)
+    if os.WIFSTOPPED(status):
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        os._exit(90)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xff)
+_, status = os.waitpid(leader, 0)
+os.set_blocking(master, False)
+out = b""
+while True:
+    try:
+        data = os.read(master, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+sys.stderr.write(out.decode(errors="replace").replace("\r", ""))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+#[test]
+fn tostop_terminal_cannot_stop_the_helper() {
+    if !privileged("tostop_terminal_cannot_stop_the_helper") {
+        return;
+    }
+    for install in BOTH {
+        let mut case = Case::uid(install, &[]);
+        case.audit = true;
+        case.wrap = format!(
+            "exec {HANG_LIMIT} python3 -c '{TOSTOP_TERMINAL}' \"$BIN/{UID}\" \"$T\" 0 200000 10"
+        );
+        let out = case.run();
+        assert_ne!(
+            out.status, 90,
+            "{install:?}: the helper was stopped by SIGTTOU\n{out:#?}"
+        );
+        out.assert_refused_as(UID, &format!("{install:?} TOSTOP"), "not allowed");
+        assert!(
+            out.audit
+                .contains("refused: uid range [0-10) -> [200000-200010)"),
+            "{install:?}: {out:#?}"
+        );
+    }
+}
+
+#[test]
+fn audit_record_has_the_name_escaped_once() {
+    if !privileged("audit_record_has_the_name_escaped_once") {
+        return;
+    }
+    // mallory's passwd name is "mal\x1b[31mlory" (an ESC byte); stderr shows
+    // it as mal\x1b[31mlory, and the record must show exactly that.
+    let once = "user=mal\\x1b[31mlory ";
+    for install in BOTH {
+        for (list, outcome) in [
+            (
+                &["{pid}", "0", "600000", "1000"][..],
+                "granting map=0 600000 1000",
+            ),
+            (&["{pid}", "0", "100000", "10"], "refused: uid range"),
+        ] {
+            let mut case = Case::uid(install, list).by(MALLORY);
+            case.audit = true;
+            let out = case.run();
+            let context = format!("{install:?} {outcome}");
+            assert_eq!(out.audit.lines().count(), 1, "{context}: {out:#?}");
+            assert!(out.audit.contains(once), "{context}: {:?}", out.audit);
+            assert!(out.audit.contains(outcome), "{context}: {:?}", out.audit);
+            assert!(!out.audit.contains("\\\\"), "{context}: {:?}", out.audit);
+            assert!(!out.audit.contains('\x1b'), "{context}: {:?}", out.audit);
+            if outcome.starts_with("refused") {
+                assert!(out.stderr.contains("mal\\x1b[31mlory"), "{}", out.stderr);
+            }
+        }
+    }
+}
+
+#[test]
+fn root_only_subid_file_names_mode_owner_and_fix() {
+    if !privileged("root_only_subid_file_names_mode_owner_and_fix") {
+        return;
+    }
+    for install in BOTH {
+        for (program, file) in [(UID, "subuid"), (GID, "subgid")] {
+            let mut case = Case::new(install, program, &["{pid}", "0", "100000", "10"]);
+            case.prepare = format!("chmod 0600 \"$FIX/{file}\"");
+            let out = case.run();
+            let context = format!("{install:?} {program}");
+            out.assert_refused_as(
+                program,
+                &context,
+                &format!(
+                    "cannot read /etc/{file}: it is mode 0600, owner UID 0 GID 0, and the helpers read it as you, not as root"
+                ),
+            );
+            assert!(
+                out.stderr.contains(&format!(
+                    "as shadow's tools create it: chmod 644 /etc/{file}"
+                )),
+                "{context}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn threads_are_refused_by_one_rule() {
+    if !privileged("threads_are_refused_by_one_rule") {
+        return;
+    }
+    let tid = "$(cat \"$OUT/ready\")";
+    let pidfd = |flags: &str| {
+        format!(
+            "exec python3 -c 'import os,sys; fd = os.pidfd_open(int(sys.argv[1]), {flags}); os.dup2(fd, 5); os.execv(sys.argv[2], sys.argv[2:])' {tid} \"$BIN/{UID}\" fd:5 0 1000 1"
+        )
+    };
+    for install in BOTH {
+        let thread_case = |wrap: String| {
+            let mut case = Case::uid(install, &[]);
+            case.shape = TargetShape::Threaded;
+            case.before = "export OUT".into();
+            case.wrap = wrap;
+            case
+        };
+        // Control: the same multi-threaded target by its PID is mapped.
+        let out = thread_case(format!("exec \"$BIN/{UID}\" \"$T\" 0 1000 1")).run();
+        assert_eq!(out.status, 0, "{install:?} control: {out:#?}");
+        assert_eq!(out.uid_lines(), ["0 1000 1"]);
+
+        let cases = [
+            // A thread ID given as the PID.
+            (
+                format!("exec \"$BIN/{UID}\" {tid} 0 1000 1"),
+                "is a thread of process",
+            ),
+            // A thread's pidfd (PIDFD_THREAD is O_EXCL).
+            (pidfd("os.O_EXCL"), "fd:5 is a thread (thread"),
+            // A thread's /proc/PID/task/TID directory.
+            (
+                format!("exec 5</proc/$T/task/{tid}; exec \"$BIN/{UID}\" fd:5 0 1000 1"),
+                "fd:5 is a thread (thread",
+            ),
+        ];
+        for (wrap, summary) in cases {
+            let out = thread_case(wrap.clone()).run();
+            let context = format!("{install:?} {wrap}");
+            out.assert_refused_as(UID, &context, summary);
+            // The process it belongs to is named.
+            assert!(
+                out.stderr.contains(&format!("of process {}", out.pid)),
+                "{context}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn ld_profile_reaches_only_the_setuid_install() {
+    if !privileged("ld_profile_reaches_only_the_setuid_install") {
+        return;
+    }
+    // glibc's secure mode still honours LD_PROFILE and writes the profile
+    // into /var/profile when that directory exists. Here /var is a tmpfs of
+    // the case's own mount namespace.
+    for install in BOTH {
+        let mut case = Case::uid(install, &[]);
+        case.prepare = "mount -t tmpfs tmpfs /var && mkdir -m 0755 /var/profile".into();
+        case.wrap = format!(
+            "LD_PROFILE=libc.so.6 \"$BIN/{UID}\" \"$T\" 0 1000 1; s=$?; \
+             stat -c '%u %n' /var/profile/* 2>/dev/null; exit $s"
+        );
+        let out = case.run();
+        assert_eq!(out.status, 0, "{install:?}: {out:#?}");
+        match install {
+            // Loaded as root: a root-owned file the caller named.
+            Install::Setuid => {
+                assert_eq!(out.stdout, "0 /var/profile/libc.so.6.profile\n", "{out:#?}")
+            }
+            // Loaded as the caller, who cannot write there: nothing.
+            Install::Fcaps => assert_eq!(out.stdout, "", "{out:#?}"),
+        }
+    }
+}
