@@ -1,5 +1,6 @@
 //! Issue 14: the second hardening round, end to end, in both install modes.
 //! A stalled syslog receiver cannot hold the helper; the caller's stderr
+//! (a file with `ulimit -f 0`, a TOSTOP terminal, a full pipe and SIGKILL)
 //! cannot stop it before the audit record is sent; the record is exact (a
 //! user name escaped once); a root-only /etc/subuid is named; threads are
 //! refused by one rule; and what LD_PROFILE does to a setuid install.
@@ -160,6 +161,74 @@ fn tostop_terminal_cannot_stop_the_helper() {
         assert!(
             out.audit
                 .contains("refused: uid range [0-10) -> [200000-200010)"),
+            "{install:?}: {out:#?}"
+        );
+    }
+}
+
+/// Runs the helper (path and arguments follow) with stderr a pipe that is
+/// already full and never read, waits until the helper sleeps (blocked in
+/// its write to stderr), then SIGKILLs it, as a caller may: the helper
+/// runs as the caller. Exits 0 if the helper was killed, 91 if it exited.
+const FULL_PIPE_THEN_KILL: &str = r#"
+import os, signal, sys, time
+helper = sys.argv[1:]
+r, w = os.pipe()
+os.set_blocking(w, False)
+for chunk in (4096, 1):
+    try:
+        while True:
+            os.write(w, b"x" * chunk)
+    except BlockingIOError:
+        pass
+os.set_blocking(w, True)
+pid = os.fork()
+if pid == 0:
+    os.dup2(w, 2)
+    os.execv(helper[0], helper)
+os.close(w)
+def state():
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+asleep = 0
+for _ in range(1000):
+    now = state()
+    if now in ("Z", "gone"):
+        break
+    asleep = asleep + 1 if now == "S" else 0
+    if asleep == 5:
+        break
+    time.sleep(0.02)
+os.kill(pid, signal.SIGKILL)
+_, status = os.waitpid(pid, 0)
+sys.exit(0 if os.WIFSIGNALED(status) else 91)
+"#;
+
+#[test]
+fn full_stderr_pipe_and_sigkill_cannot_suppress_the_record() {
+    if !privileged("full_stderr_pipe_and_sigkill_cannot_suppress_the_record") {
+        return;
+    }
+    for install in BOTH {
+        let mut case = Case::uid(install, &[]);
+        case.audit = true;
+        case.wrap = format!(
+            "exec {HANG_LIMIT} python3 -c '{FULL_PIPE_THEN_KILL}' \"$BIN/{UID}\" \"$T\" 0 200000 10"
+        );
+        let out = case.run();
+        assert_eq!(
+            out.status, 0,
+            "{install:?}: the helper should block on stderr and be killed\n{out:#?}"
+        );
+        assert_eq!(out.uid_map, "");
+        assert!(
+            out.audit.contains(&format!(
+                "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
+                out.pid
+            )),
             "{install:?}: {out:#?}"
         );
     }
