@@ -9,6 +9,7 @@ use caps::Capability;
 use nix::errno::Errno;
 
 use crate::config::{ConfigError, ConfigProblem};
+use crate::environment::Cause;
 use crate::kind::IdKind;
 use crate::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
 use crate::output::escape;
@@ -84,6 +85,13 @@ pub enum Failure {
     DryRunOutput {
         errno: Errno,
     },
+    /// `seen` happened, and the calling environment explains it (a traced
+    /// or namespaced caller, a nosuid mount...): the message leads with
+    /// that cause and its fix instead of blaming the install or the files.
+    Environment {
+        cause: Cause,
+        seen: Box<Failure>,
+    },
 }
 
 pub fn usage_line(kind: IdKind) -> String {
@@ -137,7 +145,27 @@ impl Failure {
             Failure::Ownership(mismatch) => ownership_lines(mismatch),
             Failure::Refused(report) => refusal_lines(kind, report),
             Failure::Write { pid, error } => write_lines(kind, *pid, error),
+            Failure::Environment { cause, seen } => environment_lines(kind, cause, seen),
         }
+    }
+}
+
+/// The seen failure's own words first where shadow has words for it (the
+/// map write) or where the project always had them (a missing capability),
+/// then the cause; otherwise the cause first, since it is what the audit
+/// line should record.
+fn environment_lines(kind: IdKind, cause: &Cause, seen: &Failure) -> Vec<String> {
+    let seen_first = seen.lines(kind).into_iter().next().unwrap_or_default();
+    match seen {
+        Failure::Privilege(PrivilegeError::Missing { .. }) => {
+            vec![format!("{seen_first}: {}", cause.what(kind)), cause.fix(kind)]
+        }
+        Failure::Write { .. } => vec![seen_first, cause.what(kind), cause.fix(kind)],
+        _ => vec![
+            cause.what(kind),
+            format!("(what failed: {seen_first})"),
+            cause.fix(kind),
+        ],
     }
 }
 
@@ -293,10 +321,14 @@ fn config_lines(error: &ConfigError) -> Vec<String> {
 
 fn target_lines(error: &TargetError) -> Vec<String> {
     match *error {
-        TargetError::NoSuchProcess { pid } => vec![format!("no process with PID {pid}")],
-        TargetError::OpenFailed { pid, errno } => {
-            vec![format!("cannot open /proc/{pid}: {}", errno_text(errno))]
-        }
+        // shadow's words first: `Could not open proc directory for target N`.
+        TargetError::NoSuchProcess { pid } => vec![format!(
+            "Could not open proc directory for target {pid}: no process with PID {pid}"
+        )],
+        TargetError::OpenFailed { pid, errno } => vec![format!(
+            "Could not open proc directory for target {pid}: /proc/{pid}: {}",
+            errno_text(errno)
+        )],
         TargetError::Exited { pid: 0 } => vec!["the target process has exited".into()],
         TargetError::Exited { pid } => vec![format!("target process {pid} has exited")],
         TargetError::Inspect { pid, what, errno } => vec![format!(
@@ -360,7 +392,7 @@ fn namespace_lines(kind: IdKind, pid: u32, problem: NamespaceProblem) -> Vec<Str
 
 fn ownership_lines(m: &OwnershipMismatch) -> Vec<String> {
     let mut lines = vec![format!(
-        "target process {} is owned by a different user: /proc/{} is UID {} GID {}; you are UID {} GID {} (passwd: UID {} GID {})",
+        "Target process {} is owned by a different user: /proc/{} is UID {} GID {}; you are UID {} GID {} (passwd: UID {} GID {})",
         m.pid,
         m.pid,
         m.target_uid,
@@ -523,9 +555,13 @@ fn pasteable_owner(user: &str) -> bool {
 
 fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {
     let file = error.file;
+    // shadow's words (`open of uid_map failed: ...`, `write to uid_map
+    // failed: ...`), then the errno's name and the process.
     let summary = format!(
-        "write to /proc/{pid}/{file} failed: {}",
-        errno_text(error.errno)
+        "{} {file} failed: {} ({:?}, /proc/{pid}/{file})",
+        if error.opening { "open of" } else { "write to" },
+        error.errno.desc(),
+        error.errno
     );
     let hint = match error.cause {
         WriteCause::AlreadyWritten => format!(
@@ -536,6 +572,7 @@ fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {
             "gid_map of process {pid} is already written, so setgroups can no longer be set to deny"
         ),
         WriteCause::Exited => format!("process {pid} exited before its map was written"),
+        WriteCause::Zombie => format!("process {pid} has exited (a zombie, not yet reaped), so its map files now belong to root; no security module is involved: the launcher must keep the process alive until {} returns", kind.program()),
         WriteCause::SecurityPolicy { apparmor_restricts: true } => "AppArmor restricts unprivileged user namespaces here (kernel.apparmor_restrict_unprivileged_userns=1); the launcher needs an AppArmor profile that allows userns".into(),
         WriteCause::SecurityPolicy { apparmor_restricts: false } => "all checks passed, so a security module (SELinux, AppArmor, a BPF LSM) probably refused; see the kernel log (dmesg) or audit log".into(),
         WriteCause::Unexplained => "the kernel refused the map; check that the requested outer IDs are mapped in your own namespace".into(),

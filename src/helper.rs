@@ -14,6 +14,7 @@ use caps::CapsHashSet;
 use crate::audit::{self, Severity};
 use crate::config::{self, LOGIN_DEFS, NSSWITCH_CONF};
 use crate::directory::{Account, SystemDirectory, UserDirectory};
+use crate::environment;
 use crate::error::{Failure, OwnershipMismatch, RefusalReport, usage_line};
 use crate::kind::IdKind;
 use crate::logindefs::LoginDefs;
@@ -81,7 +82,7 @@ pub fn main(kind: IdKind) -> i32 {
         Command::Map(request) => {
             let mut call = Call::new(kind, ids, &request);
             let result = call.run(&request);
-            call.finish(result)
+            call.finish(result, &request.map)
         }
     }
 }
@@ -243,13 +244,16 @@ impl Call {
     /// A granted map was logged before its write and printed nothing. A
     /// failure: every privilege dropped, then the record, then the message
     /// (so the caller's stderr cannot keep the record from being sent).
-    fn finish(&self, result: Result<(), Failure>) -> i32 {
+    fn finish(&self, result: Result<(), Failure>, map: &ValidMap) -> i32 {
         let program = self.kind.program();
         let Err(failure) = result else {
             output::error_lines(program, &self.deferred);
             return SUCCESS;
         };
         privilege::drop_before_output(self.ids, self.dropped);
+        // Only a failure pays for the environment diagnosis, and it runs
+        // with no capability left.
+        let failure = environment::explain(self.kind, map, failure);
         let mut lines = failure.lines(self.kind);
         if !self.dry_run {
             let outcome = if self.granting_sent {

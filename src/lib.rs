@@ -15,6 +15,7 @@ pub mod admin;
 pub mod audit;
 pub mod config;
 pub mod directory;
+pub mod environment;
 pub mod error;
 pub mod helper;
 pub mod kind;

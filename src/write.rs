@@ -16,6 +16,9 @@ pub enum WriteCause {
     AlreadyWritten,
     /// The target exited meanwhile.
     Exited,
+    /// The target has exited but is not reaped (a zombie): its map files
+    /// belong to root now, so opening them as the caller fails.
+    Zombie,
     /// setgroups cannot become `deny` once gid_map is written.
     GidMapAlreadyWritten,
     /// The kernel said EPERM/EACCES with the checks above all passed: a
@@ -30,6 +33,9 @@ pub enum WriteCause {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriteError {
     pub file: &'static str,
+    /// True when opening the file failed (shadow: `open of FILE failed`),
+    /// false when the write itself did (`write to FILE failed`).
+    pub opening: bool,
     pub errno: Errno,
     pub cause: WriteCause,
 }
@@ -46,13 +52,14 @@ const WRITE_FLAGS: OFlag = OFlag::O_WRONLY
     .union(OFlag::O_CLOEXEC)
     .union(OFlag::O_NOFOLLOW);
 
-fn write_once(target: &Target, file: &'static str, bytes: &[u8]) -> Result<(), Errno> {
-    let fd = openat(target.dir(), file, WRITE_FLAGS, Mode::empty())?;
+/// Err((opening, errno)).
+fn write_once(target: &Target, file: &'static str, bytes: &[u8]) -> Result<(), (bool, Errno)> {
+    let fd = openat(target.dir(), file, WRITE_FLAGS, Mode::empty()).map_err(|e| (true, e))?;
     // One write() at offset 0: the kernel takes a map only whole, only once.
     match nix::unistd::write(&fd, bytes) {
         Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(Errno::EIO),
-        Err(errno) => Err(errno),
+        Ok(_) => Err((false, Errno::EIO)),
+        Err(errno) => Err((false, errno)),
     }
 }
 
@@ -60,8 +67,9 @@ fn write_once(target: &Target, file: &'static str, bytes: &[u8]) -> Result<(), E
 /// not leave setgroups allowed, or the namespace could drop supplementary
 /// groups that negative ACLs rely on.
 pub fn deny_setgroups(target: &Target) -> Result<SetgroupsOutcome, WriteError> {
-    let fail = |errno, cause| WriteError {
+    let fail = |opening, errno, cause| WriteError {
         file: "setgroups",
+        opening,
         errno,
         cause,
     };
@@ -69,23 +77,24 @@ pub fn deny_setgroups(target: &Target) -> Result<SetgroupsOutcome, WriteError> {
         Ok(text) if text.trim_ascii() == b"deny" => return Ok(SetgroupsOutcome::AlreadyDeny),
         Ok(_) => {}
         Err(Errno::ENOENT) => return Ok(SetgroupsOutcome::Unsupported),
-        Err(errno) => return Err(fail(errno, diagnose(target, IdKind::Gid, errno))),
+        Err(errno) => return Err(fail(true, errno, diagnose(target, IdKind::Gid, errno))),
     }
     match write_once(target, "setgroups", b"deny") {
         Ok(()) => Ok(SetgroupsOutcome::Denied),
-        Err(errno) => {
+        Err((opening, errno)) => {
             let cause = match diagnose(target, IdKind::Gid, errno) {
                 WriteCause::AlreadyWritten => WriteCause::GidMapAlreadyWritten,
                 other => other,
             };
-            Err(fail(errno, cause))
+            Err(fail(opening, errno, cause))
         }
     }
 }
 
 pub fn write_map(target: &Target, kind: IdKind, map: &[u8]) -> Result<(), WriteError> {
-    write_once(target, kind.map_file(), map).map_err(|errno| WriteError {
+    write_once(target, kind.map_file(), map).map_err(|(opening, errno)| WriteError {
         file: kind.map_file(),
+        opening,
         errno,
         cause: diagnose(target, kind, errno),
     })
@@ -100,10 +109,16 @@ fn diagnose(target: &Target, kind: IdKind, errno: Errno) -> WriteCause {
         Ok(text) if !text.is_empty() => return WriteCause::AlreadyWritten,
         _ => {}
     }
+    if target
+        .read_file("status")
+        .is_ok_and(|s| crate::environment::Status::parse(&s).exited())
+    {
+        return WriteCause::Zombie;
+    }
     if matches!(errno, Errno::EPERM | Errno::EACCES) {
-        let apparmor_restricts =
-            std::fs::read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
-                .is_ok_and(|v| v.trim_ascii() == b"1");
+        // Outer IDs unmapped in the caller's namespace are ruled out by the
+        // caller of write_map (helper::explain) before this is reported.
+        let apparmor_restricts = crate::environment::apparmor_restricts_userns();
         return WriteCause::SecurityPolicy { apparmor_restricts };
     }
     WriteCause::Unexplained
