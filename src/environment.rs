@@ -352,7 +352,7 @@ impl Context {
 pub fn overflow_uid() -> u32 {
     std::fs::read("/proc/sys/kernel/overflowuid")
         .ok()
-        .and_then(|t| crate::number::parse_u32(crate::subid::trim(&t)))
+        .and_then(|t| crate::number::parse_u32(t.trim_ascii()))
         .unwrap_or(65534)
 }
 

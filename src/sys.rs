@@ -415,3 +415,43 @@ impl SubidModule {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// `subid doctor` (issue 13): reading a helper's file capability.
+
+/// The value of extended attribute `name` of `path` (following symlinks),
+/// `Ok(None)` when the file has no such attribute.
+pub fn get_xattr(path: &std::path::Path, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    let path = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // A file capability is at most 24 bytes (VFS_CAP_REVISION_3); 256 is
+    // plenty for the attributes read here.
+    let mut buffer = vec![0u8; 256];
+    // SAFETY: both strings are NUL-terminated and outlive the call; the
+    // buffer is valid for writes of its length, which is passed.
+    let size = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+        )
+    };
+    if size < 0 {
+        let error = io::Error::last_os_error();
+        return match error.raw_os_error() {
+            Some(libc::ENODATA) | Some(libc::ENOTSUP) => Ok(None),
+            _ => Err(error),
+        };
+    }
+    buffer.truncate(usize::try_from(size).unwrap_or(0));
+    Ok(Some(buffer))
+}
+
+/// unshare(CLONE_NEWUSER): the calling process enters a new user namespace
+/// (the doctor's throwaway trial target).
+pub fn unshare_user_namespace() -> io::Result<()> {
+    // SAFETY: unshare takes a flag word and touches no memory of ours; a
+    // single-threaded process (the trial target) may always call it.
+    check(unsafe { libc::unshare(libc::CLONE_NEWUSER) }).map(|_| ())
+}

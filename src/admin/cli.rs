@@ -23,6 +23,7 @@ Usage: subid check [--format text|json] [FILE OPTIONS]
        subid show [-g] [USER] [FILE OPTIONS]
        subid add USER [--count N] [--uid-only|--gid-only] [FILE OPTIONS]
        subid remove USER [START:COUNT] [--uid-only|--gid-only] [FILE OPTIONS]
+       subid doctor [USER] [--json]
 
 Check and edit /etc/subuid and /etc/subgid, the subordinate ID ranges that
 newuidmap and newgidmap enforce.
@@ -35,6 +36,11 @@ newuidmap and newgidmap enforce.
   add      allocate the lowest free block of N IDs (default SUB_UID_COUNT)
            between SUB_UID_MIN and SUB_UID_MAX in both files
   remove   remove USER's entries (or only START:COUNT) from both files
+  doctor   check everything a rootless launcher needs for USER (default: you;
+           another user only as root): ranges, the helpers on PATH, the
+           kernel, this session, the audit trail, and a live trial mapping a
+           throwaway namespace; each problem with its fix; exit 0 all well, 1
+           problems
 
 FILE OPTIONS (default: the files in /etc):
   --root DIR          use DIR/etc/subuid, DIR/etc/subgid, ...
@@ -164,6 +170,7 @@ fn parse_options(args: &[OsString], accepted: &[&str]) -> Result<Options, String
                 }
             }
             "-g" => options.group = true,
+            "--json" => options.json = true,
             "--uid-only" => options.uid_only = true,
             "--gid-only" => options.gid_only = true,
             _ => return Err(format!("unknown option \"{}\"", escape(bytes))),
@@ -216,6 +223,9 @@ pub fn main() -> ExitCode {
         b"show" => show_command(args),
         b"add" => add(args),
         b"remove" => remove(args),
+        b"doctor" => doctor(args),
+        // The live trial's throwaway namespace (not a user command).
+        b"__doctor-target" => super::doctor_setup::target_main(),
         b"-h" | b"--help" | b"help" => {
             let _ = output::to_stdout(USAGE.as_bytes());
             ExitCode::SUCCESS
@@ -228,6 +238,17 @@ pub fn main() -> ExitCode {
         }
         other => usage_error(&format!("unknown command \"{}\"", escape(other))),
     }
+}
+
+fn doctor(args: &[OsString]) -> ExitCode {
+    let options = match parse_options(args, &["--json"]) {
+        Ok(options) => options,
+        Err(message) => return usage_error(&message),
+    };
+    if options.positional.len() > 1 {
+        return usage_error("doctor takes at most one user");
+    }
+    super::doctor::run(options.positional.first(), options.json)
 }
 
 fn check(args: &[OsString]) -> ExitCode {

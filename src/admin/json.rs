@@ -67,6 +67,11 @@ impl JsonWriter {
         self.out.push_str(&value.to_string());
     }
 
+    pub fn boolean(&mut self, value: bool) {
+        self.before_value();
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+
     pub fn optional_number(&mut self, value: Option<u64>) {
         match value {
             Some(value) => self.number(value),

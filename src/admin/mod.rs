@@ -4,6 +4,7 @@
 //! - [`check`]: every problem in the files, each with file:line and a fix.
 //! - [`show`]: a user's ranges, printed as shadow's `getsubids` prints them
 //!   (and `getsubids` itself when invoked under that name).
+//! - [`doctor`]: a user's whole rootless set-up, checked line by line.
 //! - [`edit`]: `add` / `remove`, under shadow's `FILE.lock` protocol
 //!   ([`lock`]), writing through `FILE+`, fsync, rename and a `FILE-` backup.
 //!
@@ -12,6 +13,8 @@
 
 pub mod check;
 pub mod cli;
+pub mod doctor;
+pub mod doctor_setup;
 pub mod edit;
 pub mod json;
 pub mod lock;

@@ -146,6 +146,9 @@ pub enum TargetShape {
     /// A new namespace and a second thread; `$OUT/ready` holds the
     /// thread's ID.
     Threaded,
+    /// The target's child unshared a namespace and exited unreaped: a
+    /// zombie (`Z=$(ps --ppid $T -o pid=)` in `wrap`).
+    Zombie,
 }
 
 /// One helper call and everything around it.
@@ -333,6 +336,7 @@ impl Case {
             TargetShape::Nested => "--nested",
             TargetShape::Nondumpable => "--nondumpable",
             TargetShape::Threaded => "--threaded",
+            TargetShape::Zombie => "--zombie",
         };
         let helper_args: String = self
             .args

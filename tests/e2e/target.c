@@ -1,14 +1,16 @@
 /* A target process for the end-to-end tests.
  *
- *   target [--plain] [--nested] [--nondumpable] [--threaded] READY_FILE
+ *   target [--plain] [--nested] [--nondumpable] [--threaded] [--zombie] READY_FILE
  *
  * Default: unshare(CLONE_NEWUSER) once. --plain: no new namespace.
  * --nested: a child namespace whose own child holds the process (the target
  * is then in a grandchild of the caller's namespace). --nondumpable:
  * prctl(PR_SET_DUMPABLE, 0) after unsharing. --threaded: starts a second
  * thread after unsharing and writes its thread ID (instead of "ok") to
- * READY_FILE. Writes "ok" to READY_FILE once set up, then sleeps until
- * killed (at most 120 s). */
+ * READY_FILE. --zombie: no namespace for this process; its one child
+ * unshares and exits, and is never reaped (a zombie in a new user
+ * namespace: `ps --ppid TARGET` names it). Writes "ok" to READY_FILE once
+ * set up, then sleeps until killed (at most 120 s). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void write_file(const char *path, const char *text) {
@@ -43,16 +46,27 @@ static void *thread_main(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    int plain = 0, nested = 0, nondumpable = 0, threaded = 0;
+    int plain = 0, nested = 0, nondumpable = 0, threaded = 0, zombie = 0;
     const char *ready = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--plain")) plain = 1;
         else if (!strcmp(argv[i], "--nested")) nested = 1;
         else if (!strcmp(argv[i], "--nondumpable")) nondumpable = 1;
         else if (!strcmp(argv[i], "--threaded")) threaded = 1;
+        else if (!strcmp(argv[i], "--zombie")) zombie = 1;
         else ready = argv[i];
     }
     if (!ready) return 2;
+    if (zombie) {
+        plain = 1;
+        pid_t child = fork();
+        if (child < 0) { perror("fork"); return 3; }
+        if (child == 0) _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 3);
+        siginfo_t info;
+        /* Wait for the exit without reaping (WNOWAIT keeps the zombie). */
+        if (waitid(P_PID, child, &info, WEXITED | WNOWAIT) != 0) { perror("waitid"); return 3; }
+        if (info.si_status != 0) { fprintf(stderr, "unshare failed in child\n"); return 3; }
+    }
     if (!plain) {
         unsigned uid = getuid(), gid = getgid();
         if (unshare(CLONE_NEWUSER) != 0) { perror("unshare"); return 3; }
