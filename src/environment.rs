@@ -196,8 +196,10 @@ impl Cause {
                     .map(|c| c.to_string().to_lowercase())
                     .collect();
                 format!(
-                    "{} is not in the capability bounding set of this process (CapBnd in /proc/self/status), so the kernel could not grant it; the install is fine",
-                    names.join(" and ")
+                    "{} {} not in the capability bounding set of this process (CapBnd in /proc/self/status), so the kernel could not grant {}; the install is fine",
+                    names.join(" and "),
+                    if names.len() == 1 { "is" } else { "are" },
+                    if names.len() == 1 { "it" } else { "them" }
                 )
             }
             Cause::Nosuid { path } => format!(

@@ -158,7 +158,10 @@ fn environment_lines(kind: IdKind, cause: &Cause, seen: &Failure) -> Vec<String>
     let seen_first = seen.lines(kind).into_iter().next().unwrap_or_default();
     match seen {
         Failure::Privilege(PrivilegeError::Missing { .. }) => {
-            vec![format!("{seen_first}: {}", cause.what(kind)), cause.fix(kind)]
+            vec![
+                format!("{seen_first}: {}", cause.what(kind)),
+                cause.fix(kind),
+            ]
         }
         Failure::Write { .. } => vec![seen_first, cause.what(kind), cause.fix(kind)],
         _ => vec![

@@ -93,7 +93,9 @@ pub fn run(user: Option<&OsString>, json: bool) -> ExitCode {
     checks.extend(kernel());
     checks.extend(calling_context());
     checks.push(audit_trail());
-    checks.extend(doctor_setup::trial(&subject, &helpers, firsts[0], firsts[1]));
+    checks.extend(doctor_setup::trial(
+        &subject, &helpers, firsts[0], firsts[1],
+    ));
     let text = if json {
         render_json(&subject, &checks)
     } else {
@@ -244,12 +246,7 @@ fn shared_ids(kind: IdKind, id: &'static str, who: &Who, paths: &Paths) -> Vec<C
         .map(|f| {
             Check::problem(
                 id,
-                format!(
-                    "{}:{}: {}",
-                    f.file,
-                    f.line.unwrap_or_default(),
-                    f.message
-                ),
+                format!("{}:{}: {}", f.file, f.line.unwrap_or_default(), f.message),
                 format!("as root: {}", f.fix),
             )
         })
@@ -270,10 +267,7 @@ fn shared_ids(kind: IdKind, id: &'static str, who: &Who, paths: &Paths) -> Vec<C
 
 fn read_number(path: &str) -> Option<u64> {
     let text = std::fs::read(path).ok()?;
-    std::str::from_utf8(text.trim_ascii())
-        .ok()?
-        .parse()
-        .ok()
+    std::str::from_utf8(text.trim_ascii()).ok()?.parse().ok()
 }
 
 /// User namespaces enabled, and not restricted by AppArmor.
@@ -331,7 +325,10 @@ fn calling_context() -> Vec<Check> {
         ));
     }
     let needed = [caps::Capability::CAP_SETUID, caps::Capability::CAP_SETGID];
-    for (kind, map) in [(IdKind::Uid, context.uid_map.clone()), (IdKind::Gid, gid_map)] {
+    for (kind, map) in [
+        (IdKind::Uid, context.uid_map.clone()),
+        (IdKind::Gid, gid_map),
+    ] {
         let mut one = context.clone();
         one.map = map;
         let Some(cause) = one.why_unprivileged(&needed, &[]) else {
@@ -454,7 +451,15 @@ mod tests {
         assert!(text.contains("PROBLEM  newuidmap: bad \"x\"\n         fix: do y\n"));
         assert!(text.ends_with("1 problem found\n"));
         let json = render_json(&subject, &checks);
-        assert!(json.starts_with(r#"{"user":"alice","uid":1000,"ok":false,"checks":[{"check":"audit","ok":true"#), "{json}");
-        assert!(json.contains(r#""message":"bad \"x\"","fix":"do y"}"#), "{json}");
+        assert!(
+            json.starts_with(
+                r#"{"user":"alice","uid":1000,"ok":false,"checks":[{"check":"audit","ok":true"#
+            ),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""message":"bad \"x\"","fix":"do y"}"#),
+            "{json}"
+        );
     }
 }

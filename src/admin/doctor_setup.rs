@@ -20,7 +20,9 @@ pub enum Privilege {
     SetuidRoot,
     /// A file capability holding the kind's capability in its permitted set;
     /// `root_id` is the v3 (namespaced) root ID, 0 for v2.
-    FileCapability { root_id: u32 },
+    FileCapability {
+        root_id: u32,
+    },
     None,
 }
 
@@ -107,7 +109,8 @@ impl Copy {
 
 /// True when this process's namespace maps its root to `outer`.
 fn maps_to_root(outer: u32) -> bool {
-    let map = crate::environment::parse_map(&std::fs::read("/proc/self/uid_map").unwrap_or_default());
+    let map =
+        crate::environment::parse_map(&std::fs::read("/proc/self/uid_map").unwrap_or_default());
     map.iter().any(|l| l.inner == 0 && l.outer == outer)
 }
 
@@ -121,7 +124,9 @@ pub struct Helpers {
 
 impl Helpers {
     pub fn find(path: Option<&OsStr>) -> Helpers {
-        let path = path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = path
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut helpers = Helpers {
             path: path.clone(),
             ..Helpers::default()
@@ -194,7 +199,9 @@ impl Helpers {
             return Check::problem(
                 id,
                 format!("{id} is not on PATH ({})", self.path),
-                format!("install it (apt install uidmap, or packaging/install.sh), or add its directory to PATH"),
+                format!(
+                    "install it (apt install uidmap, or packaging/install.sh), or add its directory to PATH"
+                ),
             );
         };
         let shown = first.path.display();
@@ -208,7 +215,9 @@ impl Helpers {
                     "{shown} ({}) is on a filesystem mounted nosuid, so the kernel ignores its privilege",
                     first.describe(kind)
                 ),
-                format!("install {id} on a filesystem mounted without nosuid (e.g. /usr/bin), or remount this one without nosuid"),
+                format!(
+                    "install {id} on a filesystem mounted without nosuid (e.g. /usr/bin), or remount this one without nosuid"
+                ),
             );
         }
         if !first.works() {
@@ -227,7 +236,9 @@ impl Helpers {
             if let Privilege::FileCapability { root_id } = first.privilege {
                 return Check::problem(
                     id,
-                    format!("{message}; the kernel honours it only in a namespace whose root is UID {root_id}"),
+                    format!(
+                        "{message}; the kernel honours it only in a namespace whose root is UID {root_id}"
+                    ),
                     format!("as root: setcap {}+ep {shown}", kind.capability_name()),
                 );
             }
@@ -401,7 +412,10 @@ fn run_helper(
             let fix = String::from_utf8_lossy(&out.stderr)
                 .lines()
                 .last()
-                .map(|l| l.trim_start_matches(&format!("{}: ", kind.program())).to_string())
+                .map(|l| {
+                    l.trim_start_matches(&format!("{}: ", kind.program()))
+                        .to_string()
+                })
                 .filter(|l| !said.is_empty() && said.contains(" / ") && !l.is_empty())
                 .unwrap_or_else(|| "see the helper's message, and the checks above".into());
             Check::problem(
@@ -410,7 +424,11 @@ fn run_helper(
                     "{shown} (as {}) failed ({}): {}",
                     subject.name,
                     out.status,
-                    if said.is_empty() { "no message".into() } else { said }
+                    if said.is_empty() {
+                        "no message".into()
+                    } else {
+                        said
+                    }
                 ),
                 fix,
             )
@@ -448,7 +466,9 @@ mod tests {
         ];
         assert_eq!(parse_file_capability(&v2), Some((0x80, 0)));
         // setcap -n 100000 cap_setgid+ep: v3 with root ID 100000.
-        let mut v3 = vec![0x01, 0, 0, 0x03, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut v3 = vec![
+            0x01, 0, 0, 0x03, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
         v3.extend_from_slice(&100_000u32.to_le_bytes());
         assert_eq!(parse_file_capability(&v3), Some((0x40, 100_000)));
         assert_eq!(parse_file_capability(&[1, 2]), None);

@@ -176,6 +176,11 @@ pub struct Case {
     /// queue is filled (datagrams sent until EAGAIN) before the call, as with
     /// a stopped or hung syslog daemon. What is queued is collected at the end.
     pub audit_stalled: bool,
+    /// Run as root in front of the caller's setpriv (e.g. `unshare --user
+    /// --map-users=... --`, to put the caller in another user namespace).
+    pub caller_prefix: String,
+    /// Extra setpriv options for the caller (e.g. `--bounding-set -setuid`).
+    pub caller_setpriv: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -249,6 +254,8 @@ impl Case {
             wrap: String::new(),
             audit: false,
             audit_stalled: false,
+            caller_prefix: String::new(),
+            caller_setpriv: String::new(),
         }
     }
 
@@ -400,7 +407,16 @@ exit 0
             target_user = as_user(self.target_owner),
             target = target_program().display(),
             before = self.before,
-            caller_user = as_user(self.caller),
+            caller_user = format!(
+                "{} {} {}",
+                self.caller_prefix,
+                as_user(self.caller).trim_end_matches(" --"),
+                if self.caller_setpriv.is_empty() {
+                    "--".to_string()
+                } else {
+                    format!("{} --", self.caller_setpriv)
+                }
+            ),
         )
     }
 }

@@ -1,0 +1,262 @@
+//! Issue 13: a correctly installed helper started without its privilege, or
+//! refused by the kernel, names the real cause and one fix, in both install
+//! modes (one test per row of the issue's table, each naming its mode).
+mod common;
+
+use common::*;
+
+const UID: &str = "newuidmap";
+const GID: &str = "newgidmap";
+
+/// Shell (run as the caller) that creates a user namespace from where it
+/// stands, waits until it exists, runs `$0/PROGRAM $P ARGS` on it and exits
+/// with the helper's status. `$0` is the install directory.
+fn from_here(program: &str, args: &str) -> String {
+    format!(
+        "unshare --user sleep 30 & P=$!; \
+         until [ \"$(readlink /proc/$P/ns/user)\" != \"$(readlink /proc/self/ns/user)\" ]; do sleep 0.01; done; \
+         \"$0/{program}\" $P {args}; S=$?; kill $P; exit $S"
+    )
+}
+
+fn assert_no_install_advice(out: &Outcome, context: &str) {
+    for wrong in [
+        "chmod u+s",
+        "install it setuid",
+        "a security module (SELinux",
+        "administrator should fix",
+    ] {
+        assert!(
+            !out.stderr.contains(wrong),
+            "{context}: says {wrong:?}\n{out:#?}"
+        );
+    }
+}
+
+#[test]
+fn nosuid_mount_is_named() {
+    if !privileged("nosuid_mount_is_named") {
+        return;
+    }
+    for install in BOTH {
+        let context = format!("{install:?} nosuid mount");
+        let mut case = Case::uid(install, &["{pid}", "0", "1000", "1"]);
+        // Only inside the case's mount namespace.
+        case.before =
+            "mount --bind \"$BIN\" \"$BIN\" && mount -o remount,bind,nosuid \"$BIN\"".into();
+        let out = case.run();
+        out.assert_refused_as(UID, &context, "this helper lacks cap_setuid: ");
+        assert!(
+            out.stderr.contains("is on a filesystem mounted nosuid"),
+            "{context}\n{out:#?}"
+        );
+        assert!(
+            out.stderr
+                .contains("install newuidmap on a filesystem mounted without nosuid"),
+            "{context}\n{out:#?}"
+        );
+        assert_no_install_advice(&out, &context);
+    }
+}
+
+#[test]
+fn bounding_set_is_named() {
+    if !privileged("bounding_set_is_named") {
+        return;
+    }
+    for install in BOTH {
+        let context = format!("{install:?} bounding set");
+        let mut case = Case::uid(install, &["{pid}", "0", "1000", "1"]);
+        case.caller_setpriv = "--bounding-set -setuid,-setgid".into();
+        let out = case.run();
+        match install {
+            Install::Setuid => {
+                out.assert_refused_as(UID, &context, "this helper lacks cap_setuid: ");
+                assert!(
+                    out.stderr
+                        .contains("cap_setuid is not in the capability bounding set"),
+                    "{context}\n{out:#?}"
+                );
+                assert!(
+                    out.stderr.contains("CapabilityBoundingSet="),
+                    "{context}\n{out:#?}"
+                );
+                assert_no_install_advice(&out, &context);
+            }
+            // A file capability with the effective bit: the kernel refuses
+            // the exec itself (EPERM), so the helper never runs; `subid
+            // doctor` names the cause (e2e_doctor: doctor_names_the_session).
+            Install::Fcaps => {
+                assert_eq!(out.status, 126, "{context}\n{out:#?}");
+                assert!(
+                    out.stderr.contains("Operation not permitted"),
+                    "{context}\n{out:#?}"
+                );
+                assert!(out.uid_map.is_empty(), "{context}\n{out:#?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn caller_in_a_namespace_without_root_is_named() {
+    if !privileged("caller_in_a_namespace_without_root_is_named") {
+        return;
+    }
+    for install in BOTH {
+        for program in [UID, GID] {
+            let context = format!("{install:?} {program} caller in unshare --map-current-user");
+            let mut case = Case::new(install, program, &[]);
+            case.wrap = format!(
+                "exec unshare --user --map-current-user bash -c '{}' \"$BIN\"",
+                from_here(program, "0 1000 1 1 100000 65536")
+            );
+            let out = case.run();
+            out.assert_refused_as(
+                program,
+                &context,
+                "you are in a user namespace where root is not mapped",
+            );
+            let upper = if program == UID { "UID" } else { "GID" };
+            assert!(
+                out.stderr.contains(&format!(
+                    "the outer {upper}s [100000-165536) are not mapped there either"
+                )),
+                "{context}\n{out:#?}"
+            );
+            assert!(
+                out.stderr.contains("unshare --user --map-auto"),
+                "{context}\n{out:#?}"
+            );
+            assert_no_install_advice(&out, &context);
+        }
+    }
+}
+
+#[test]
+fn outer_ids_unmapped_in_the_callers_namespace_are_named() {
+    if !privileged("outer_ids_unmapped_in_the_callers_namespace_are_named") {
+        return;
+    }
+    for install in BOTH {
+        let context = format!("{install:?} caller in a namespace mapping host IDs 0-1999");
+        let mut case = Case::uid(install, &[]);
+        // Root maps host 0-1999 into a namespace and alice runs there: the
+        // helper keeps its privilege, every check passes, and the kernel
+        // refuses outer IDs the namespace does not have.
+        case.before = r#"cat > "$OUT/userns.sh" <<'SH'
+mkfifo "$OUT/go"
+unshare --user sh -c 'read x < "$0"; shift; exec "$@"' "$OUT/go" - "$@" &
+P=$!
+until [ "$(readlink /proc/$P/ns/user)" != "$(readlink /proc/self/ns/user)" ]; do sleep 0.01; done
+echo '0 0 2000' > /proc/$P/uid_map; echo '0 0 2000' > /proc/$P/gid_map
+echo go > "$OUT/go"
+wait $P
+SH"#
+        .into();
+        case.caller_prefix = "OUT=\"$OUT\" bash \"$OUT/userns.sh\"".into();
+        case.wrap = format!(
+            "exec bash -c '{}' \"$BIN\"",
+            from_here(UID, "0 1000 1 1 100000 10")
+        );
+        let out = case.run();
+        out.assert_refused_as(
+            UID,
+            &context,
+            "write to uid_map failed: Operation not permitted",
+        );
+        assert!(
+            out.stderr.contains("the outer UIDs [100000-100010) are not mapped in your own user namespace (your uid_map: 0 0 2000)"),
+            "{context}\n{out:#?}"
+        );
+        assert!(
+            out.stderr.contains("unshare --user --map-auto"),
+            "{context}\n{out:#?}"
+        );
+        assert_no_install_advice(&out, &context);
+    }
+}
+
+#[test]
+fn traced_caller_is_named() {
+    if !privileged("traced_caller_is_named")
+        || !tool_present("traced_caller_is_named", "strace", "strace")
+    {
+        return;
+    }
+    for install in BOTH {
+        for program in [UID, GID] {
+            let context = format!("{install:?} {program} under strace -f");
+            let mut case = Case::new(install, program, &[]);
+            case.wrap = format!("exec strace -f -o /dev/null \"$BIN/{program}\" \"$T\" 0 1000 1");
+            let out = case.run();
+            out.assert_refused_as(program, &context, "is being traced (TracerPid ");
+            assert!(
+                out.stderr.contains("sudo strace -f -u $USER"),
+                "{context}\n{out:#?}"
+            );
+            assert_no_install_advice(&out, &context);
+        }
+    }
+}
+
+#[test]
+fn zombie_target_is_named() {
+    if !privileged("zombie_target_is_named") {
+        return;
+    }
+    for install in BOTH {
+        for program in [UID, GID] {
+            let context = format!("{install:?} {program} zombie target");
+            let mut case = Case::new(install, program, &[]);
+            case.shape = TargetShape::Zombie;
+            case.wrap = format!(
+                "Z=$(ps --ppid \"$T\" -o pid= | tr -d ' '); grep -q '^State:.Z' /proc/$Z/status || {{ echo \"{program}: not a zombie\" >&2; exit 99; }}; exec \"$BIN/{program}\" \"$Z\" 0 1000 1"
+            );
+            let out = case.run();
+            let file = if program == UID { "uid_map" } else { "gid_map" };
+            // $T itself is the zombie's parent, in the initial namespace.
+            out.assert_refused_keeping(
+                program,
+                &context,
+                &format!("open of {file} failed: Permission denied"),
+                ("0 0 4294967295", "0 0 4294967295"),
+            );
+            assert!(
+                out.stderr.contains("(a zombie, not yet reaped)"),
+                "{context}\n{out:#?}"
+            );
+            assert_no_install_advice(&out, &context);
+        }
+    }
+}
+
+#[test]
+fn helper_run_inside_the_new_namespace_is_named() {
+    if !privileged("helper_run_inside_the_new_namespace_is_named") {
+        return;
+    }
+    for install in BOTH {
+        for program in [UID, GID] {
+            let context = format!("{install:?} {program} run on its own namespace");
+            let mut case = Case::new(install, program, &[]);
+            case.wrap =
+                format!("exec unshare --user bash -c 'exec \"$0/{program}\" $$ 0 1000 1' \"$BIN\"");
+            let out = case.run();
+            out.assert_refused_as(program, &context, "runs inside a user namespace whose");
+            assert!(
+                out.stderr.contains(&format!("run {program} from the parent namespace with the PID of a process inside the new one")),
+                "{context}\n{out:#?}"
+            );
+            assert!(
+                !out.stderr
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .contains("setresgid"),
+                "{context}\n{out:#?}"
+            );
+            assert_no_install_advice(&out, &context);
+        }
+    }
+}
