@@ -200,7 +200,7 @@ fn maps_already_written() {
         case.run().assert_refused_keeping(
             UID,
             &format!("{install:?} uid_map"),
-            "write to /proc/",
+            "write to uid_map failed: Operation not permitted",
             ("0 1000 1", ""),
         );
         let mut case = Case::gid(install, &["{pid}", "0", "100000", "10"]);
@@ -209,7 +209,7 @@ fn maps_already_written() {
         out.assert_refused_keeping(
             GID,
             &format!("{install:?} gid_map"),
-            "write to /proc/",
+            "write to gid_map failed: Operation not permitted",
             ("", "0 1000 1"),
         );
         assert!(out.stderr.contains("already set"), "{}", out.stderr);
@@ -221,7 +221,7 @@ fn maps_already_written() {
         out.assert_refused_keeping(
             GID,
             &format!("{install:?} setgroups after gid_map"),
-            "setgroups failed",
+            "write to setgroups failed",
             ("", "0 1000 1"),
         );
         assert_eq!(out.setgroups, "allow");
@@ -400,7 +400,7 @@ fn bad_and_vanished_pids() {
             .assert_refused_as(
                 UID,
                 &format!("{install:?} above pid_max"),
-                "no process with PID",
+                "Could not open proc directory for target",
             );
         // The target exited (and was reaped) before the call.
         for program in [UID, GID] {
@@ -410,7 +410,7 @@ fn bad_and_vanished_pids() {
             case.run().assert_refused_keeping(
                 program,
                 &format!("{install:?} {program} exited"),
-                "no process with PID",
+                "Could not open proc directory for target",
                 ("", ""),
             );
         }

@@ -317,7 +317,8 @@ fn missing_and_unsuitable_targets() {
         let out = Case::uid(install, &["2147483647", "0", "1000", "1"]).run();
         out.assert_refused("newuidmap", "no such pid");
         assert!(
-            out.stderr.contains("no process with PID 2147483647"),
+            out.stderr
+                .contains("Could not open proc directory for target 2147483647: no process"),
             "{}",
             out.stderr
         );

@@ -211,7 +211,7 @@ fn zombie_target_is_named() {
             let mut case = Case::new(install, program, &[]);
             case.shape = TargetShape::Zombie;
             case.wrap = format!(
-                "Z=$(ps --ppid \"$T\" -o pid= | tr -d ' '); grep -q '^State:.Z' /proc/$Z/status || {{ echo \"{program}: not a zombie\" >&2; exit 99; }}; exec \"$BIN/{program}\" \"$Z\" 0 1000 1"
+                "Z=$(ps --ppid \"$T\" -o pid= | tr -d ' '); grep -q '^State:.Z' /proc/$Z/status || {{ echo \"{program}: not a zombie\" >&2; exit 99; }}; exec \"$BIN/{program}\" \"$Z\" 0 100000 10"
             );
             let out = case.run();
             let file = if program == UID { "uid_map" } else { "gid_map" };
@@ -258,5 +258,49 @@ fn helper_run_inside_the_new_namespace_is_named() {
             );
             assert_no_install_advice(&out, &context);
         }
+    }
+}
+
+/// Where shadow 4.13 has a message for the same refusal, ours starts with
+/// shadow's words (scripts and shadow's own tests grep them), then adds
+/// what we know.
+#[test]
+fn shadow_leading_words_are_kept() {
+    if !privileged("shadow_leading_words_are_kept") {
+        return;
+    }
+    for install in BOTH {
+        let context = format!("{install:?} shadow's words");
+        let mut case = Case::uid(install, &["{pid}", "0", "1000", "1"]);
+        case.target_owner = BOB;
+        let out = case.run();
+        let start = format!(
+            "newuidmap: Target process {} is owned by a different user: ",
+            out.pid
+        );
+        assert!(out.stderr.starts_with(&start), "{context}\n{out:#?}");
+
+        let out = Case::uid(install, &["2147483647", "0", "1000", "1"]).run();
+        assert!(
+            out.stderr
+                .starts_with("newuidmap: Could not open proc directory for target 2147483647"),
+            "{context}\n{out:#?}"
+        );
+
+        let out = Case::gid(install, &["{pid}", "0", "4000000000", "2"]).run();
+        assert!(
+            out.stderr
+                .starts_with("newgidmap: gid range [0-2) -> [4000000000-4000000002) not allowed"),
+            "{context}\n{out:#?}"
+        );
+
+        let mut case = Case::uid(install, &["{pid}", "0", "100000", "10"]);
+        case.before = "echo '0 1000 1' > /proc/$T/uid_map".into();
+        let out = case.run();
+        assert!(
+            out.stderr
+                .starts_with("newuidmap: write to uid_map failed: Operation not permitted"),
+            "{context}\n{out:#?}"
+        );
     }
 }
