@@ -402,6 +402,19 @@ fn run_helper(
         .map(|m| normalise(&m))
         .unwrap_or_default();
     match output {
+        // A file-capability program with the effective bit whose
+        // capability the bounding set lacks: the kernel refuses the exec.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Check::problem(
+            "trial",
+            format!(
+                "{shown} (as {}) could not be run: the kernel refused the exec (EPERM), as it does for a file capability outside the capability bounding set",
+                subject.name
+            ),
+            format!(
+                "start the session with {} in its bounding set (see the context line above)",
+                kind.capability_name()
+            ),
+        ),
         Err(e) => Check::problem(
             "trial",
             format!("{shown} (as {}) could not be run: {e}", subject.name),
