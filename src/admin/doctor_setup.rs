@@ -199,9 +199,8 @@ impl Helpers {
             return Check::problem(
                 id,
                 format!("{id} is not on PATH ({})", self.path),
-                format!(
-                    "install it (apt install uidmap, or packaging/install.sh), or add its directory to PATH"
-                ),
+                "install it (apt install uidmap, or packaging/install.sh), or add its directory to PATH"
+                    .to_string(),
             );
         };
         let shown = first.path.display();

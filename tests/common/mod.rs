@@ -366,6 +366,12 @@ impl Case {
                 ids.uid, ids.gid
             )
         };
+        let caller_user = format!(
+            "{} {} {} --",
+            self.caller_prefix,
+            as_user(self.caller).trim_end_matches(" --"),
+            self.caller_setpriv
+        );
         format!(
             r#"set -u
 FIX={fix}; OUT={out}; BIN={bin}
@@ -407,16 +413,7 @@ exit 0
             target_user = as_user(self.target_owner),
             target = target_program().display(),
             before = self.before,
-            caller_user = format!(
-                "{} {} {}",
-                self.caller_prefix,
-                as_user(self.caller).trim_end_matches(" --"),
-                if self.caller_setpriv.is_empty() {
-                    "--".to_string()
-                } else {
-                    format!("{} --", self.caller_setpriv)
-                }
-            ),
+            caller_user = caller_user,
         )
     }
 }
