@@ -274,6 +274,9 @@ pub struct Context {
     pub exe: String,
     /// True when that file's mount has ST_NOSUID.
     pub exe_nosuid: bool,
+    /// True when that file has the setuid bit or a file capability, i.e.
+    /// it is installed to be privileged (otherwise the install is the cause).
+    pub exe_privileged: bool,
 }
 
 impl Context {
@@ -287,16 +290,28 @@ impl Context {
         let exe = std::fs::read_link("/proc/self/exe")
             .map(|p| crate::output::escape(p.as_os_str().as_encoded_bytes()))
             .unwrap_or_default();
-        let exe_nosuid = std::fs::File::open("/proc/self/exe")
-            .ok()
-            .and_then(|f| nix::sys::statvfs::fstatvfs(&f).ok())
+        let file = std::fs::File::open("/proc/self/exe").ok();
+        let exe_nosuid = file
+            .as_ref()
+            .and_then(|f| nix::sys::statvfs::fstatvfs(f).ok())
             .is_some_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID));
+        let setuid = file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .is_some_and(|m| m.mode() & 0o4000 != 0);
+        let exe_privileged = setuid
+            || crate::sys::get_xattr(
+                std::path::Path::new("/proc/self/exe"),
+                c"security.capability",
+            )
+            .is_ok_and(|v| v.is_some());
         Context {
             status: Status::parse(&read("/proc/self/status")),
             map,
             uid_map,
             exe,
             exe_nosuid,
+            exe_privileged,
         }
     }
 
@@ -304,6 +319,13 @@ impl Context {
     /// (presumably) installed right: which environment cause applies.
     /// no_new_privs is reported by the caller before this is asked.
     pub fn why_unprivileged(&self, missing: &[Capability], outer: &[IdRange]) -> Option<Cause> {
+        if self.uid_map.is_empty() || self.map.is_empty() {
+            return Some(Cause::UnmappedNamespace);
+        }
+        if !self.exe_privileged {
+            // Neither setuid nor a file capability: the install is the cause.
+            return None;
+        }
         if self.status.tracer_pid != 0 {
             return Some(Cause::Traced {
                 tracer: self.status.tracer_pid,
@@ -468,6 +490,7 @@ mod tests {
             uid_map: parse_map(b"0 0 4294967295\n"),
             exe: "/usr/bin/newuidmap".into(),
             exe_nosuid: false,
+            exe_privileged: true,
         };
         assert_eq!(fine.why_unprivileged(&setuid, &[]), None);
         let mut c = fine.clone();
@@ -502,5 +525,8 @@ mod tests {
             Some(Cause::UnmappedNamespace)
         );
         assert_eq!(fine.outer_cause(&[r(100000, 10)]), None);
+        let mut copy = c.clone();
+        copy.exe_privileged = false;
+        assert_eq!(copy.why_unprivileged(&setuid, &[]), None, "a plain copy");
     }
 }

@@ -313,7 +313,11 @@ fn kernel() -> Vec<Check> {
 /// no_new_privs, a tracer, the bounding set and the user namespace of the
 /// process running doctor: a launcher started from here inherits them.
 fn calling_context() -> Vec<Check> {
-    let context = Context::read(IdKind::Uid);
+    let mut context = Context::read(IdKind::Uid);
+    // The question is about the helpers a launcher would start from here,
+    // not about subid's own file (never privileged, on any mount).
+    context.exe_privileged = true;
+    context.exe_nosuid = false;
     let gid_map = environment::parse_map(&std::fs::read("/proc/self/gid_map").unwrap_or_default());
     let mut checks = Vec::new();
     let id = "context";
