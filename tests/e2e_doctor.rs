@@ -282,6 +282,23 @@ fn doctor_names_helper_problems() {
             "one directory",
         );
 
+        // Same directory, but newgidmap is Debian's shadow copy.
+        if tool_present("doctor_names_helper_problems", "newgidmap", "uidmap")
+            && Path::new("/usr/bin/newgidmap").exists()
+        {
+            let context = format!("{install:?} shadow's newgidmap beside ours");
+            let mut case = doctor(install, "/mnt", "");
+            case.before = "mount -t tmpfs tmpfs /mnt && chmod 755 /mnt && cp -a \"$BIN/newuidmap\" /usr/bin/newgidmap /mnt/".into();
+            let out = case.run();
+            assert_problem(
+                &out,
+                &context,
+                "helper-pair",
+                "is newidmap 0.1.0 but /mnt/newgidmap is not newidmap",
+                "reinstall both helpers from one package",
+            );
+        }
+
         let context = format!("{install:?} not on PATH");
         let out = doctor(install, "/nonexistent", "").run();
         assert_problem(

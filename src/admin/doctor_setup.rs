@@ -183,11 +183,26 @@ impl Helpers {
                 ),
                 "install both helpers from one package into one directory, and remove the stray copy".into(),
             ));
-        } else if self.first(IdKind::Uid).is_some() && self.first(IdKind::Gid).is_some() {
-            checks.push(Check::ok(
-                "helper-pair",
-                "newuidmap and newgidmap come from the same directory".into(),
-            ));
+        } else if let (Some(u), Some(g)) = (self.first(IdKind::Uid), self.first(IdKind::Gid)) {
+            let (uv, gv) = (version(&u.path), version(&g.path));
+            if uv == gv {
+                checks.push(Check::ok(
+                    "helper-pair",
+                    format!(
+                        "newuidmap and newgidmap come from the same directory and implementation ({uv})"
+                    ),
+                ));
+            } else {
+                checks.push(Check::problem(
+                    "helper-pair",
+                    format!(
+                        "{} is {uv} but {} is {gv}: a mismatched pair",
+                        u.path.display(),
+                        g.path.display()
+                    ),
+                    "reinstall both helpers from one package (apt install --reinstall newidmap, or uidmap for shadow's)".into(),
+                ));
+            }
         }
         checks
     }
@@ -260,6 +275,27 @@ impl Helpers {
             message.push_str(&format!("; also on PATH, unused: {}", others.join(", ")));
         }
         Check::ok(id, message)
+    }
+}
+
+/// Which implementation a helper is: `newidmap 0.1.0` from `--version`
+/// (`newuidmap (newidmap) 0.1.0`), or `not newidmap (shadow's?)` for a
+/// helper without that option. Run with an empty environment.
+fn version(path: &Path) -> String {
+    let output = Command::new(path)
+        .arg("--version")
+        .env_clear()
+        .stdin(Stdio::null())
+        .output();
+    let first = output.ok().filter(|o| o.status.success()).and_then(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .map(str::to_string)
+    });
+    match first.as_deref().and_then(|l| l.split_once(' ')) {
+        Some((_, rest)) => rest.trim_start_matches('(').replacen(')', "", 1),
+        None => "not newidmap (no --version: shadow's?)".into(),
     }
 }
 
