@@ -160,7 +160,11 @@ fn ranges(kind: IdKind, subject: &Subject, paths: &Paths) -> (Vec<Check>, Option
     let upper = kind.upper();
     let user = &subject.name;
     let who = Who::new(user.as_bytes(), Some(subject.uid));
-    let (found, errors) = show::user_ranges(kind, &who, paths);
+    let show::Found {
+        ranges: found,
+        problems: errors,
+        ..
+    } = show::user_ranges(kind, &who, paths);
     let sources = show::configured_sources(paths);
     let mut checks: Vec<Check> = errors
         .iter()
@@ -172,10 +176,8 @@ fn ranges(kind: IdKind, subject: &Subject, paths: &Paths) -> (Vec<Check>, Option
             )
         })
         .collect();
-    let add = format!(
-        "as root: subid add {user} (or: usermod {} 100000-165535 {user})",
-        kind.usermod_option()
-    );
+    // A free block under shadow's lock, never a fixed range (it may be taken).
+    let add = format!("as root: subid add {user} (it picks a free block in both files)");
     let Some(&first) = found.first() else {
         checks.push(Check::problem(
             id,
