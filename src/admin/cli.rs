@@ -225,7 +225,7 @@ pub fn main() -> ExitCode {
         b"remove" => remove(args),
         b"doctor" => doctor(args),
         // The live trial's throwaway namespace (not a user command).
-        b"__doctor-target" => super::doctor_setup::target_main(),
+        b"__doctor-target" => super::doctor_trial::target_main(),
         b"-h" | b"--help" | b"help" => {
             let _ = output::to_stdout(USAGE.as_bytes());
             ExitCode::SUCCESS

@@ -6,7 +6,7 @@
 //! ([`super::doctor_setup`]), the kernel and the calling context
 //! ([`crate::environment`], the same detection the helpers use), the audit
 //! trail, and a live trial that maps a throwaway namespace with the helpers
-//! found ([`super::doctor_setup::trial`]). Exit 0 when all is well, 1 if any
+//! found ([`super::doctor_trial`]). Exit 0 when all is well, 1 if any
 //! line is a problem, 3 on a bad command line.
 #![forbid(unsafe_code)]
 
@@ -16,7 +16,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::check::{Accounts, check_file};
-use super::doctor_setup::{self, Helpers};
+use super::doctor_setup::Helpers;
+use super::doctor_trial;
 use super::json::JsonWriter;
 use super::report::EXIT_USAGE;
 use super::show::{self, Who};
@@ -93,7 +94,7 @@ pub fn run(user: Option<&OsString>, json: bool) -> ExitCode {
     checks.extend(kernel());
     checks.extend(calling_context());
     checks.push(audit_trail());
-    checks.extend(doctor_setup::trial(
+    checks.extend(doctor_trial::trial(
         &subject, &helpers, firsts[0], firsts[1],
     ));
     let text = if json {

@@ -15,6 +15,7 @@ pub mod check;
 pub mod cli;
 pub mod doctor;
 pub mod doctor_setup;
+pub mod doctor_trial;
 pub mod edit;
 pub mod json;
 pub mod lock;
