@@ -105,15 +105,6 @@ fn errno_text(errno: Errno) -> String {
     format!("{} ({})", errno.desc(), errno as i32)
 }
 
-fn range_text(range: IdRange) -> String {
-    format!(
-        "{} ({} ID{})",
-        range.display(),
-        range.count(),
-        if range.count() == 1 { "" } else { "s" }
-    )
-}
-
 fn capability_name(cap: Capability) -> String {
     cap.to_string().to_lowercase()
 }
@@ -491,9 +482,9 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
             .take(SHOWN)
             .map(|e| {
                 if with_modules {
-                    format!("{} {path} line {}", range_text(e.range), e.line)
+                    format!("{} {path} line {}", e.range.human(), e.line)
                 } else {
-                    format!("{} line {}", range_text(e.range), e.line)
+                    format!("{} line {}", e.range.human(), e.line)
                 }
             })
             .collect();
@@ -502,7 +493,7 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
                 .module_ranges
                 .iter()
                 .take(SHOWN.saturating_sub(listed.len()))
-                .map(|(module, r)| format!("{} from {module}", range_text(*r))),
+                .map(|(module, r)| format!("{} from {module}", r.human())),
         );
         let more = total.saturating_sub(listed.len());
         let more = if more > 0 {
@@ -519,11 +510,12 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
                 .uncovered
                 .iter()
                 .take(4)
-                .map(|g| g.display())
+                .map(|g| g.human())
                 .collect();
             lines.push(format!("not covered: {}", gaps.join(", ")));
         } else {
-            lines.push(format!("none of {outer} is among them"));
+            let wanted = t.outer_range().map_or_else(String::new, |r| r.human());
+            lines.push(format!("none of {wanted} is among them"));
         }
     }
     for broken in &report.broken {

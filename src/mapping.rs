@@ -47,9 +47,23 @@ impl IdRange {
         u64::from(self.start) < other.end() && u64::from(other.start) < self.end()
     }
 
-    /// `[a-b)` as shadow prints ranges.
+    /// `[a-b)` as shadow prints ranges: kept only where shadow's own words
+    /// are kept (the first line of a refusal, `uid range [a-b) -> [c-d) not
+    /// allowed`), so scripts that grep them still match.
     pub fn display(self) -> String {
         format!("[{}-{})", self.start, self.end())
+    }
+
+    /// The one notation people read everywhere else: inclusive bounds and
+    /// the size, `100000-165535 (65536 IDs)`, or `1000 (1 ID)`. The bounds
+    /// are what usermod's `--add-subuids FIRST-LAST` takes.
+    pub fn human(self) -> String {
+        let last = self.end() - 1;
+        if self.count == 1 {
+            format!("{} (1 ID)", self.start)
+        } else {
+            format!("{}-{last} ({} IDs)", self.start, self.count)
+        }
     }
 }
 
@@ -232,6 +246,15 @@ mod tests {
     fn renders_exact_text() {
         let map = ValidMap::new(vec![t(0, 1000, 1), t(1, 100_000, 65_536)]).unwrap();
         assert_eq!(map.render(), b"0 1000 1\n1 100000 65536\n");
+    }
+
+    #[test]
+    fn one_range_notation() {
+        let r = |s, c| IdRange::new(s, c).unwrap();
+        assert_eq!(r(100_000, 65_536).human(), "100000-165535 (65536 IDs)");
+        assert_eq!(r(1000, 1).human(), "1000 (1 ID)");
+        assert_eq!(r(0, u32::MAX).human(), "0-4294967294 (4294967295 IDs)");
+        assert_eq!(r(100_000, 65_536).display(), "[100000-165536)");
     }
 
     #[test]

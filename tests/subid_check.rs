@@ -146,6 +146,7 @@ fn every_finding_code_has_a_scenario() {
         "of the same owner",
         "overlaps alice",
         "not in passwd",
+        "but \"carol\" is",
         "no account has this UID",
         "UID_MIN..UID_MAX",
         "UID 0 (root)",
@@ -174,7 +175,7 @@ fn json_format_and_symlink() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with(r#"{"files":[{"file":"subuid","lines":8,"entries":8},{"file":"subgid","lines":2,"entries":2}],"errors":4,"warnings":2,"exit":1,"findings":["#), "{text}");
     assert!(text.contains(r#"{"severity":"warning","code":"symlink","file":"subgid","line":null,"related_line":null,"message":"is a symbolic link: shadow 4.19+ opens it with O_NOFOLLOW and fails","#), "{text}");
-    assert!(text.contains(r#"{"severity":"error","code":"overlap","file":"subuid","line":2,"related_line":1,"message":"bob 150000-215535 (line 2) overlaps alice 100000-165535 (line 1)"#), "{text}");
+    assert!(text.contains(r#"{"severity":"error","code":"overlap","file":"subuid","line":2,"related_line":1,"message":"bob 150000-215535 (65536 IDs) on line 2 overlaps alice 100000-165535 (65536 IDs) on line 1"#), "{text}");
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -242,11 +243,11 @@ fn million_lines() {
         .filter(|l| !l.contains("not owned by root") && !l.contains("is owned by UID"))
         .collect();
     let want = [
-        "subuid:250001: error: u250000 100000-100009 (line 250001) overlaps u0 100000-100009 (line 1)",
+        "subuid:250001: error: u250000 100000-100009 (10 IDs) on line 250001 overlaps u0 100000-100009 (10 IDs) on line 1",
         "subuid:250001: warning: owner \"u250000\" is not in passwd",
         "subuid:500001: error: \"u500000:1:0\": count is 0",
         "subuid:750001: warning: owner \"ghost\" is not in passwd",
-        "subuid:1000000: warning: duplicate of line 2: u1 100010-100019",
+        "subuid:1000000: warning: duplicate of line 2: u1 100010-100019 (10 IDs)",
     ];
     for w in want {
         assert!(
@@ -256,7 +257,7 @@ fn million_lines() {
     }
     assert_eq!(findings.len(), want.len() + 1, "{stdout}");
     assert!(
-        findings.last().unwrap().contains("subuid (999999 entries)"),
+        findings.last().unwrap().contains("subuid (1000000 lines, 999999 valid entries)"),
         "{stdout}"
     );
     if !cfg!(debug_assertions) {

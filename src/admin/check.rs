@@ -159,9 +159,9 @@ impl Record {
     }
 }
 
-/// `[a-b]` inclusive, as administrators read ranges.
+/// A record's range in the one notation people read ([`IdRange::human`]).
 fn span(start: u32, count: u32) -> String {
-    format!("{start}-{}", u64::from(start) + u64::from(count) - 1)
+    IdRange::new(start, count).map_or_else(|| format!("{start}+{count}"), IdRange::human)
 }
 
 struct Checker<'a> {
@@ -406,6 +406,23 @@ impl Checker<'_> {
         shown_owner(&self.owners[record.owner as usize].text)
     }
 
+    /// `subid remove OWNER START:COUNT && subid add OWNER --count COUNT`:
+    /// the same number of IDs in a free block. The explicit count lets
+    /// `add` proceed when the owner keeps other ranges; an owner field with
+    /// blanks is re-added under the name it was meant to be.
+    fn move_command(&self, record: Record) -> String {
+        let text = &self.owners[record.owner as usize].text;
+        let meant: Vec<u8> = text.iter().copied().filter(|&b| !is_blank(b)).collect();
+        format!(
+            "subid remove {} {}:{} && subid add {} --count {}",
+            shell_word(&shown_owner(text)),
+            record.start,
+            record.count,
+            shell_word(&shown_owner(&meant)),
+            record.count
+        )
+    }
+
     fn key(&self, record: Record) -> u64 {
         self.owners[record.owner as usize].key
     }
@@ -414,7 +431,7 @@ impl Checker<'_> {
         // Owners are numbered in order of first appearance, so these are the
         // earliest. A file of stale entries from a retired directory can have
         // a million of them: one line each would bury everything else.
-        let unknown: Vec<(usize, String, usize, bool)> = self
+        let unknown: Vec<(usize, String, usize, bool, Option<String>)> = self
             .owners
             .iter()
             .filter(|o| !o.known)
@@ -425,30 +442,43 @@ impl Checker<'_> {
                     shown_owner(&o.text),
                     o.lines,
                     crate::number::parse_u32(&o.text).is_some(),
+                    near_miss(&o.text, self.accounts),
                 )
             })
             .collect();
-        for (line, name, lines, numeric) in unknown {
+        for (line, name, lines, numeric, meant) in unknown {
             let more = if lines > 1 {
                 format!(" ({lines} lines)")
             } else {
                 String::new()
             };
-            let message = if numeric {
-                format!("owner {name}: no account has this UID in passwd{more}")
+            let (message, fix) = if let Some(meant) = meant {
+                // "journey1 " for journey1: the account exists, the field
+                // is what is wrong. `subid add 'journey1 '` would be refused.
+                (
+                    format!(
+                        "owner \"{name}\" is not in passwd, but \"{meant}\" is: the blank makes shadow and newuidmap ignore the line{more}"
+                    ),
+                    format!("correct the owner field to \"{meant}\" (no blanks)"),
+                )
+            } else if numeric {
+                (
+                    format!("owner {name}: no account has this UID in passwd{more}"),
+                    format!(
+                        "remove the stale entries with subid remove {}, or create the account",
+                        shell_word(&name)
+                    ),
+                )
             } else {
-                format!("owner \"{name}\" is not in passwd{more}")
+                (
+                    format!("owner \"{name}\" is not in passwd{more}"),
+                    format!(
+                        "remove the stale entries with subid remove {}, or create the account",
+                        shell_word(&name)
+                    ),
+                )
             };
-            self.push(
-                Severity::Warning,
-                "unknown-owner",
-                Some(line),
-                message,
-                format!(
-                    "remove the stale entries with subid remove {}, or create the account",
-                    shell_word(&name)
-                ),
-            );
+            self.push(Severity::Warning, "unknown-owner", Some(line), message, fix);
         }
         let mut rest = self
             .owners
@@ -510,7 +540,7 @@ impl Checker<'_> {
             } else {
                 (
                     format!(
-                        "{owner} {} overlaps line {} ({} {}) of the same owner",
+                        "{owner} {} overlaps line {} of the same owner: {} {}",
                         span(record.start, record.count),
                         other.line,
                         self.owner_text(other),
@@ -573,7 +603,7 @@ impl Checker<'_> {
                 (record, partner)
             };
             let message = format!(
-                "{} {} (line {}) overlaps {} {} (line {}): both owners can map the shared IDs",
+                "{} {} on line {} overlaps {} {} on line {}: both owners can map the shared IDs",
                 self.owner_text(second),
                 span(second.start, second.count),
                 second.line,
@@ -582,10 +612,8 @@ impl Checker<'_> {
                 first.line
             );
             let fix = format!(
-                "give one of them a free range: subid remove {0} {1}:{2} && subid add {0}",
-                shell_word(&self.owner_text(second)),
-                second.start,
-                second.count,
+                "give one of them a free range: {}",
+                self.move_command(second)
             );
             self.findings.push(Finding {
                 severity: Severity::Error,
@@ -639,14 +667,24 @@ impl Checker<'_> {
                     span(record.start, record.count)
                 ),
                 format!(
-                    "move it above {upper}_MAX and every account ID: subid remove {0} {1}:{2} && subid add {0}",
-                    shell_word(&owner),
-                    record.start,
-                    record.count
+                    "move it above {upper}_MAX and every account ID: {}",
+                    self.move_command(record)
                 ),
             );
         }
     }
+}
+
+/// The account an owner field with blanks in it was meant to name
+/// (`"journey1 "` for journey1), when that account exists.
+pub fn near_miss(owner: &[u8], accounts: &Accounts) -> Option<String> {
+    if !owner.iter().any(|&b| is_blank(b)) {
+        return None;
+    }
+    let meant: Vec<u8> = owner.iter().copied().filter(|&b| !is_blank(b)).collect();
+    let known = accounts.uid_of(&meant).is_some()
+        || crate::number::parse_u32(&meant).is_some_and(|uid| accounts.has_uid(uid));
+    (known && !meant.is_empty()).then(|| shown_owner(&meant))
 }
 
 /// Longest owner name shown in full in a message.
@@ -961,6 +999,39 @@ mod tests {
             "{}",
             summary.message
         );
+    }
+
+    #[test]
+    fn an_owner_with_a_blank_is_fixed_in_the_field_not_re_added() {
+        let found = findings("bob :100000:10\nalice:100005:10\n");
+        let unknown = found.iter().find(|f| f.code == "unknown-owner").unwrap();
+        assert_eq!(
+            unknown.message,
+            "owner \"bob \" is not in passwd, but \"bob\" is: the blank makes shadow and newuidmap ignore the line"
+        );
+        assert_eq!(unknown.fix, "correct the owner field to \"bob\" (no blanks)");
+        let overlap = found.iter().find(|f| f.code == "overlap").unwrap();
+        assert!(
+            overlap
+                .fix
+                .ends_with("subid remove alice 100005:10 && subid add alice --count 10"),
+            "{}",
+            overlap.fix
+        );
+        // The blank owner's own move re-adds the name it was meant to be.
+        let found = findings("alice:100000:10\nbob :100005:10\n");
+        let overlap = found.iter().find(|f| f.code == "overlap").unwrap();
+        assert!(
+            overlap
+                .fix
+                .ends_with("subid remove 'bob ' 100005:10 && subid add bob --count 10"),
+            "{}",
+            overlap.fix
+        );
+        // A name with a blank that matches no account stays a stale entry.
+        let found = findings("ghost :100000:10\n");
+        let unknown = found.iter().find(|f| f.code == "unknown-owner").unwrap();
+        assert!(unknown.fix.contains("subid remove 'ghost '"), "{}", unknown.fix);
     }
 
     #[test]

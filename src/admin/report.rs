@@ -96,8 +96,14 @@ impl Report {
             .files
             .iter()
             .map(|f| {
-                let word = if f.entries == 1 { "entry" } else { "entries" };
-                format!("{} ({} {word})", f.file, f.entries)
+                format!(
+                    "{} ({} line{}, {} valid entr{})",
+                    f.file,
+                    f.lines,
+                    plural(f.lines),
+                    f.entries,
+                    if f.entries == 1 { "y" } else { "ies" }
+                )
             })
             .collect();
         let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
