@@ -13,7 +13,7 @@ use crate::environment::Cause;
 use crate::kind::IdKind;
 use crate::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
 use crate::output::escape;
-use crate::owned::{BrokenLine, OwnedEntry};
+use crate::owned::{BrokenLine, NearMiss, OwnedEntry};
 use crate::policy::Refusal;
 use crate::privilege::{PrivilegeError, RealIds};
 use crate::request::UsageError;
@@ -39,6 +39,8 @@ pub struct RefusalReport {
     pub user: String,
     pub owned: Vec<OwnedEntry>,
     pub broken: Vec<BrokenLine>,
+    /// Lines meant for the caller whose owner field has a blank in it.
+    pub near_misses: Vec<NearMiss>,
     /// Extra owned ranges from NSS modules, with the module's library name
     /// (`libsubid_sss.so`).
     pub module_ranges: Vec<(String, IdRange)>,
@@ -523,6 +525,13 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
             "note: {path} line {} names {user} but grants nothing: {}",
             broken.line,
             broken.problem.describe()
+        ));
+    }
+    for near in &report.near_misses {
+        lines.push(format!(
+            "note: {path} line {} has owner \"{}\", not {user}: with the blank it is nobody's, so it grants nothing; an administrator should correct the owner field to {user}",
+            near.line,
+            escape(&near.owner)
         ));
     }
     let all_unavailable = total == 0 && with_modules && consulted.is_empty();

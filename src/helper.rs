@@ -564,6 +564,7 @@ fn decide_map(
             user: display_name(account),
             owned: gathered.files.entries,
             broken: gathered.files.broken,
+            near_misses: gathered.files.near_misses,
             module_ranges: gathered.modules,
             unavailable_modules: gathered.unavailable,
             service_unreachable: gathered.only_unreachable,

@@ -62,6 +62,26 @@ impl OwnerKey {
             .map(|owner| [owner, b":"].concat())
             .collect()
     }
+
+    /// The caller's name and UID followed by a blank: where a near miss
+    /// (`alice :...`) starts.
+    fn near_miss_needles(&self) -> Vec<Vec<u8>> {
+        [self.name.as_deref(), Some(self.uid_text.as_slice())]
+            .into_iter()
+            .flatten()
+            .flat_map(|owner| [[owner, b" "].concat(), [owner, b"\t"].concat()])
+            .collect()
+    }
+
+    /// True when `owner` is the caller's name or UID once its blanks are
+    /// removed, but not as written.
+    fn is_near_miss(&self, owner: &[u8]) -> bool {
+        if !owner.iter().any(|&b| is_blank(b)) {
+            return false;
+        }
+        let squeezed: Vec<u8> = owner.iter().copied().filter(|&b| !is_blank(b)).collect();
+        self.is_direct(&squeezed)
+    }
 }
 
 /// How an entry was attributed to the caller.
@@ -89,11 +109,23 @@ pub struct BrokenLine {
 /// At most this many broken lines of the caller's are remembered for messages.
 pub const MAX_BROKEN_REPORTED: usize = 8;
 
+/// A line whose owner field is the caller's name or UID with blanks in it
+/// (`alice :100000:65536`): neither shadow nor these helpers match it, and
+/// an administrator who wrote it meant the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NearMiss {
+    pub line: usize,
+    pub owner: Vec<u8>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnedScan {
     pub entries: Vec<OwnedEntry>,
     /// The caller's own lines that grant nothing because they do not parse.
     pub broken: Vec<BrokenLine>,
+    /// Lines meant for the caller that match no one (found only when lines
+    /// are numbered, i.e. for a message).
+    pub near_misses: Vec<NearMiss>,
 }
 
 impl OwnedScan {
@@ -120,7 +152,12 @@ fn scan_chunks<R: Read>(
     size_hint: Option<u64>,
     number_lines: bool,
 ) -> io::Result<OwnedScan> {
-    let needles = key.needles();
+    let mut needles = key.needles();
+    let direct_needles = needles.len();
+    if number_lines {
+        // Only for a message: the helpers' granted path never pays for it.
+        needles.extend(key.near_miss_needles());
+    }
     // Built on the first large chunk only (see SMALL_TEXT).
     let mut finders: Option<Vec<Finder<'_>>> = None;
     let mut scan = OwnedScan::default();
@@ -140,7 +177,11 @@ fn scan_chunks<R: Read>(
                     counted_to = start;
                 }
                 let end = find_byte(b'\n', &text[hit..]).map_or(text.len(), |at| hit + at);
-                record(&mut scan, key, parse_line(&text[start..end]), line);
+                if index < direct_needles {
+                    record(&mut scan, key, parse_line(&text[start..end]), line);
+                } else {
+                    record_near_miss(&mut scan, key, parse_line(&text[start..end]), line);
+                }
             };
             if text.len() < SMALL_TEXT {
                 small_text_hits(text, needle).for_each(&mut visit);
@@ -153,6 +194,9 @@ fn scan_chunks<R: Read>(
     })?;
     scan.entries.sort_by_key(|e| e.line);
     scan.broken.sort_by_key(|b| b.line);
+    scan.near_misses.sort_by_key(|n| n.line);
+    scan.near_misses.dedup_by_key(|n| n.line);
+    scan.near_misses.truncate(MAX_BROKEN_REPORTED);
     Ok(scan)
 }
 
@@ -204,6 +248,23 @@ fn record(scan: &mut OwnedScan, key: &OwnerKey, parsed: Line<'_>, line: usize) {
             scan.broken.push(BrokenLine { line, problem })
         }
         _ => {}
+    }
+}
+
+fn record_near_miss(scan: &mut OwnedScan, key: &OwnerKey, parsed: Line<'_>, line: usize) {
+    let owner = match parsed {
+        Line::Entry { owner, .. } => owner,
+        Line::Malformed {
+            owner: Some(owner), ..
+        } => owner,
+        _ => return,
+    };
+    // Kept bounded; sorted and cut to MAX_BROKEN_REPORTED at the end.
+    if key.is_near_miss(owner) && scan.near_misses.len() < 4 * MAX_BROKEN_REPORTED {
+        scan.near_misses.push(NearMiss {
+            line,
+            owner: owner.to_vec(),
+        });
     }
 }
 
@@ -307,6 +368,30 @@ alice:600000:1";
                 },
             ]
         );
+    }
+
+    #[test]
+    fn near_misses_only_when_numbering() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        let text = b"alice :1:1\n  alice\t:2:2\nalice:3:3\nalicex :4:4\n1000 :5:0\nal ice:6:6\n";
+        let scan = scan_direct(&text[..], &key, true).unwrap();
+        let lines: Vec<(usize, &[u8])> = scan
+            .near_misses
+            .iter()
+            .map(|n| (n.line, n.owner.as_slice()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (1, &b"alice "[..]),
+                (2, &b"alice\t"[..]),
+                (5, &b"1000 "[..])
+            ]
+        );
+        assert_eq!(scan.entries.len(), 1);
+        // The helpers' granted path does not look for them.
+        let fast = scan_direct(&text[..], &key, false).unwrap();
+        assert!(fast.near_misses.is_empty());
     }
 
     #[test]

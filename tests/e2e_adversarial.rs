@@ -723,7 +723,7 @@ fn callers_without_or_sharing_an_account() {
         let out = Case::uid(install, &["{pid}", "0", "300500", "1000"]).run();
         out.assert_refused_as(UID, &format!("{install:?} past alias"), "not allowed");
         assert!(
-            out.stderr.contains("not covered: [301000-301500)"),
+            out.stderr.contains("not covered: 301000-301499 (500 IDs)"),
             "{}",
             out.stderr
         );

@@ -14,11 +14,11 @@ fn range_not_allowed_names_own_ranges_only() {
         let err = &out.stderr;
         assert!(err.starts_with("newuidmap: uid range [5-15) -> [200000-200010) not allowed (triplet 2 \"5 200000 10\")\n"), "{err}");
         assert!(
-            err.contains("subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3"),
+            err.contains("subordinate UIDs of alice: 100000-165535 (65536 IDs) line 3"),
             "{err}"
         );
         assert!(
-            err.contains("none of [200000-200010) is among them"),
+            err.contains("none of 200000-200009 (10 IDs) is among them"),
             "{err}"
         );
         // Never another user's entries (bob's range ends at 231072, dave's starts there).
@@ -47,7 +47,7 @@ fn partly_covered_request_names_the_gap() {
         let out = Case::gid(install, &["{pid}", "0", "165000", "1000"]).run();
         out.assert_refused("newgidmap", &format!("{install:?}"));
         assert!(
-            out.stderr.contains("not covered: [165536-166000)"),
+            out.stderr.contains("not covered: 165536-165999 (464 IDs)"),
             "{}",
             out.stderr
         );
@@ -296,4 +296,36 @@ fn no_dev_log_is_fine() {
     let out = case.run();
     assert_eq!(out.status, 0, "{out:#?}");
     assert_eq!(out.audit, "");
+}
+
+/// Issue 18: an owner field with a blank in it (`carol :...`) is nobody's.
+/// The refusal of a dry run names that line instead of only telling the
+/// administrator to add a range carol seems to have already.
+#[test]
+fn near_miss_owner_line_is_named() {
+    if !privileged("near_miss_owner_line_is_named") {
+        return;
+    }
+    let subuid = b"alice:100000:65536\ncarol :500000:65536\n1002\t:600000:10\n";
+    for install in BOTH {
+        let out = Case::uid(install, &["--dry-run", "-", "0", "500000", "65536"])
+            .by(CAROL)
+            .file("subuid", subuid)
+            .run();
+        out.assert_refused("newuidmap", &format!("{install:?}"));
+        let err = &out.stderr;
+        assert!(
+            err.contains("carol has no subordinate UIDs in /etc/subuid"),
+            "{err}"
+        );
+        assert!(
+            err.contains("note: /etc/subuid line 2 has owner \"carol \", not carol: with the blank it is nobody's, so it grants nothing; an administrator should correct the owner field to carol"),
+            "{install:?}: {err}"
+        );
+        assert!(
+            err.contains("note: /etc/subuid line 3 has owner \"1002\\x09\""),
+            "{install:?}: {err}"
+        );
+        assert_eq!(out.stdout, "");
+    }
 }

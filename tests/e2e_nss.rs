@@ -134,7 +134,7 @@ fn module_only_grant() {
         assert_said(
             &out,
             &ctx,
-            "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_test.so",
+            "subordinate UIDs of alice: 500000-565535 (65536 IDs) from libsubid_test.so",
         );
     }
 }
@@ -161,7 +161,7 @@ fn files_only_grant_with_subid_files() {
         assert_said(
             &out,
             &ctx,
-            "subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3",
+            "subordinate UIDs of alice: 100000-165535 (65536 IDs) line 3",
         );
         // The dry run of a files-only configuration is unchanged.
         let out = nss_uid(
@@ -237,14 +237,17 @@ fn union_of_files_and_module() {
         out.assert_refused("newuidmap", &ctx);
         let err = &out.stderr;
         assert!(
-            err.contains("[100000-165536) (65536 IDs) /etc/subuid line 3"),
+            err.contains("100000-165535 (65536 IDs) /etc/subuid line 3"),
             "{ctx}: {err}"
         );
         assert!(
-            err.contains("[99000-100000) (1000 IDs) from libsubid_test.so"),
+            err.contains("99000-99999 (1000 IDs) from libsubid_test.so"),
             "{ctx}: {err}"
         );
-        assert!(err.contains("not covered: [165536-169000)"), "{ctx}: {err}");
+        assert!(
+            err.contains("not covered: 165536-168999 (3464 IDs)"),
+            "{ctx}: {err}"
+        );
     }
 }
 

@@ -257,7 +257,10 @@ fn million_lines() {
     }
     assert_eq!(findings.len(), want.len() + 1, "{stdout}");
     assert!(
-        findings.last().unwrap().contains("subuid (1000000 lines, 999999 valid entries)"),
+        findings
+            .last()
+            .unwrap()
+            .contains("subuid (1000000 lines, 999999 valid entries)"),
         "{stdout}"
     );
     if !cfg!(debug_assertions) {

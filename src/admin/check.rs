@@ -1009,7 +1009,10 @@ mod tests {
             unknown.message,
             "owner \"bob \" is not in passwd, but \"bob\" is: the blank makes shadow and newuidmap ignore the line"
         );
-        assert_eq!(unknown.fix, "correct the owner field to \"bob\" (no blanks)");
+        assert_eq!(
+            unknown.fix,
+            "correct the owner field to \"bob\" (no blanks)"
+        );
         let overlap = found.iter().find(|f| f.code == "overlap").unwrap();
         assert!(
             overlap
@@ -1031,7 +1034,11 @@ mod tests {
         // A name with a blank that matches no account stays a stale entry.
         let found = findings("ghost :100000:10\n");
         let unknown = found.iter().find(|f| f.code == "unknown-owner").unwrap();
-        assert!(unknown.fix.contains("subid remove 'ghost '"), "{}", unknown.fix);
+        assert!(
+            unknown.fix.contains("subid remove 'ghost '"),
+            "{}",
+            unknown.fix
+        );
     }
 
     #[test]
