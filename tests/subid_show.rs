@@ -142,21 +142,40 @@ fn show_reads_the_given_files() {
     };
     let out = show(&["alice"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(out.stdout, b"0: alice 100000 65536\n1: alice 300000 10\n");
-    assert_eq!(show(&["-g", "alice"]).stdout, b"0: alice 7 1\n");
+    // For people: the one range notation, and where each range is.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "subordinate UIDs of alice: 65546 IDs in 2 ranges\n  100000-165535 (65536 IDs)  subuid line 1\n  300000-300009 (10 IDs)     subuid line 3\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&show(&["-g", "alice"]).stdout),
+        "subordinate GIDs of alice: 1 ID in 1 range\n  7 (1 ID)  subgid line 1\n"
+    );
     let none = show(&["-g", "bob"]);
     assert_eq!(none.status.code(), Some(1));
     assert!(none.stdout.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&none.stderr),
-        "subid: no subordinate GIDs for \"bob\" in subgid\n"
+        "subid: no subordinate GIDs for \"bob\" in subgid (fix, as root: subid add bob --gid-only)\n"
+    );
+    // A user that does not exist is named as such (issue 18), not as a
+    // user without ranges.
+    let nobody = show(&["nosuchuser"]);
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(nobody.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&nobody.stderr),
+        "subid: no user \"nosuchuser\": not in passwd; check the spelling\n"
     );
     // A module that cannot be loaded is named on stderr; files still answer,
     // as in shadow. (Not `sss`: packaging/test.sh installs SSSD's module,
     // which loads and then cannot reach an sssd, and that is no fallback.)
     fs::write(dir.join("nsswitch.conf"), "subid: newidmap-absent\n").unwrap();
     let out = show(&["bob"]);
-    assert_eq!(out.stdout, b"0: bob 5 5\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "subordinate UIDs of bob: 5 IDs in 1 range\n  5-9 (5 IDs)  subuid line 2\n"
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("subid module libsubid_newidmap-absent.so unavailable"),

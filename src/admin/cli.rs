@@ -32,7 +32,8 @@ newuidmap and newgidmap enforce.
            overlaps between owners, unknown owners, ranges that include real
            account IDs, and insecure file permissions; exit 0 clean, 1 errors,
            2 warnings only, 3 bad command line
-  show     print USER's ranges (default: you) as getsubids does; exit 1 if none
+  show     print USER's ranges (default: you) and where each comes from;
+           exit 1 if none (getsubids, the same program, keeps shadow's format)
   add      allocate the lowest free block of N IDs (default SUB_UID_COUNT)
            between SUB_UID_MIN and SUB_UID_MAX in both files
   remove   remove USER's entries (or only START:COUNT) from both files
@@ -325,33 +326,66 @@ fn show_command(args: &[OsString]) -> ExitCode {
             }
         }
     };
-    let who = Who::new(&user, uid_of(&paths, &user));
+    let uid = uid_of(&paths, &user);
+    let who = Who::new(&user, uid);
     let found = show::user_ranges(kind, &who, &paths);
     let notes: Vec<String> = found.problems.iter().map(|p| p.message()).collect();
     output::error_lines(PROGRAM, &notes);
+    // A numeric owner may stand for a UID without a passwd entry.
+    let exists = uid.is_some() || parse_u32(&user).is_some();
+    let accounts = if paths.passwd_is_system() {
+        format!("{} or NSS", paths.passwd.display())
+    } else {
+        paths.passwd.display().to_string()
+    };
     if found.ranges.is_empty() {
         // Only sources that answered are said to hold nothing.
-        let mut message = if found.answered.is_empty() {
+        let mut message = if !exists {
+            format!(
+                "no user \"{}\": not in {accounts}; check the spelling",
+                escape(&user)
+            )
+        } else if found.answered.is_empty() {
             format!(
                 "the subordinate {}s of \"{}\" could not be looked up: no source answered",
                 kind.upper(),
                 escape(&user)
             )
         } else {
+            let fix = if uid.is_some() {
+                format!(
+                    " (fix, as root: subid add {} --{}-only)",
+                    escape(&user),
+                    kind.word()
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "no subordinate {}s for \"{}\" in {}",
+                "no subordinate {}s for \"{}\" in {}{fix}",
                 kind.upper(),
                 escape(&user),
                 found.answered.join(" or ")
             )
         };
-        if !found.problems.is_empty() && !found.answered.is_empty() {
+        if exists && !found.problems.is_empty() && !found.answered.is_empty() {
             message.push_str(" (the sources above could not be consulted)");
         }
         output::error_lines(PROGRAM, &[message]);
         return ExitCode::FAILURE;
     }
-    let _ = output::to_stdout(&show::render(&user, &found.ranges));
+    if !exists {
+        output::error_lines(
+            PROGRAM,
+            &[format!(
+                "note: no user \"{}\" in {accounts}: these entries are stale (fix: subid remove {})",
+                escape(&user),
+                escape(&user)
+            )],
+        );
+    }
+    let text = show::render_human(kind, &escape(&user), &found.ranges, &found.sources);
+    let _ = output::to_stdout(text.as_bytes());
     ExitCode::SUCCESS
 }
 

@@ -49,18 +49,23 @@ impl Who {
 
 /// The user's entries in one subid file, in file order; none if it is absent.
 pub fn file_ranges(path: &Path, who: &Who) -> io::Result<Vec<IdRange>> {
+    Ok(file_lines(path, who)?.into_iter().map(|(r, _)| r).collect())
+}
+
+/// [`file_ranges`] with the line number of each entry.
+pub fn file_lines(path: &Path, who: &Who) -> io::Result<Vec<(IdRange, usize)>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut ranges = Vec::new();
-    for_each_line(file, |_, raw| {
+    for_each_line(file, |line, raw| {
         if let Ok(raw) = raw
             && let Line::Entry { owner, range } = parse_line(raw)
             && who.owns(owner)
         {
-            ranges.push(range);
+            ranges.push((range, line));
         }
     })?;
     Ok(ranges)
@@ -96,18 +101,39 @@ pub fn source_ranges(
     who: &Who,
     paths: &Paths,
 ) -> Result<Vec<IdRange>, SourceError> {
+    Ok(labelled_source_ranges(source, kind, who, paths)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect())
+}
+
+/// [`source_ranges`], each range with where it came from
+/// (`/etc/subuid line 3`, `libsubid_sss.so`).
+pub fn labelled_source_ranges(
+    source: &SubidSource,
+    kind: IdKind,
+    who: &Who,
+    paths: &Paths,
+) -> Result<Vec<(IdRange, String)>, SourceError> {
     match source {
         SubidSource::Files => {
             let path = paths.subid(kind);
-            file_ranges(path, who).map_err(|error| SourceError::Read {
-                path: path.display().to_string(),
-                error,
-            })
+            let shown = path.display().to_string();
+            file_lines(path, who)
+                .map(|found| {
+                    found
+                        .into_iter()
+                        .map(|(r, line)| (r, format!("{shown} line {line}")))
+                        .collect()
+                })
+                .map_err(|error| SourceError::Read { path: shown, error })
         }
         SubidSource::Module(name) => {
             // Modules are asked by user name, as shadow's libsubid does.
             let owner = String::from_utf8_lossy(&who.given);
+            let library = crate::nss::library_name(name);
             crate::nss::module_ranges(name, &owner, kind)
+                .map(|found| found.into_iter().map(|r| (r, library.clone())).collect())
                 .map_err(|error| SourceError::Module(name.clone(), error))
         }
     }
@@ -123,6 +149,9 @@ pub fn configured_sources(paths: &Paths) -> Vec<SubidSource> {
 #[derive(Debug, Default)]
 pub struct Found {
     pub ranges: Vec<IdRange>,
+    /// Where each of `ranges` came from (`/etc/subuid line 3`,
+    /// `libsubid_sss.so`), index for index.
+    pub sources: Vec<String>,
     /// Sources that could not be asked.
     pub problems: Vec<SourceError>,
     /// Sources that answered (a file path or `libsubid_NAME.so`), in order.
@@ -138,17 +167,21 @@ pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
     let sources = configured_sources(paths);
     let mut found = Found::default();
     let mut files_asked = false;
-    let ask =
-        |source: &SubidSource, found: &mut Found| match source_ranges(source, kind, who, paths) {
-            Ok(ranges) => {
-                found.ranges.extend(ranges);
-                found.answered.push(match source {
-                    SubidSource::Files => paths.subid(kind).display().to_string(),
-                    SubidSource::Module(name) => crate::nss::library_name(name),
-                });
+    let ask = |source: &SubidSource, found: &mut Found| match labelled_source_ranges(
+        source, kind, who, paths,
+    ) {
+        Ok(ranges) => {
+            for (range, from) in ranges {
+                found.ranges.push(range);
+                found.sources.push(from);
             }
-            Err(e) => found.problems.push(e),
-        };
+            found.answered.push(match source {
+                SubidSource::Files => paths.subid(kind).display().to_string(),
+                SubidSource::Module(name) => crate::nss::library_name(name),
+            });
+        }
+        Err(e) => found.problems.push(e),
+    };
     for source in &sources {
         files_asked |= *source == SubidSource::Files;
         ask(source, &mut found);
@@ -161,6 +194,29 @@ pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
         ask(&SubidSource::Files, &mut found);
     }
     found
+}
+
+/// `subid show`'s output, for people, in the one range notation, with
+/// where each range came from (`sources`, index for index with `ranges`):
+///
+/// ```text
+/// subordinate UIDs of alice: 65536 IDs in 1 range
+///   100000-165535 (65536 IDs)  /etc/subuid line 3
+/// ```
+pub fn render_human(kind: IdKind, user: &str, ranges: &[IdRange], sources: &[String]) -> String {
+    let total: u64 = ranges.iter().map(|r| u64::from(r.count())).sum();
+    let mut out = format!(
+        "subordinate {}s of {user}: {total} ID{} in {} range{}\n",
+        kind.upper(),
+        if total == 1 { "" } else { "s" },
+        ranges.len(),
+        if ranges.len() == 1 { "" } else { "s" }
+    );
+    let width = ranges.iter().map(|r| r.human().len()).max().unwrap_or(0);
+    for (range, source) in ranges.iter().zip(sources) {
+        out.push_str(&format!("  {:<width$}  {source}\n", range.human()));
+    }
+    out
 }
 
 /// `0: alice 100000 65536\n` lines, as getsubids prints them.
@@ -192,6 +248,22 @@ mod tests {
         assert_eq!(
             render(b"alice", &ranges),
             b"0: alice 100000 65536\n1: alice 5 1\n"
+        );
+    }
+
+    #[test]
+    fn renders_for_people() {
+        let ranges = [
+            IdRange::new(100_000, 65_536).unwrap(),
+            IdRange::new(5, 1).unwrap(),
+        ];
+        let sources = [
+            "/etc/subuid line 3".to_string(),
+            "libsubid_sss.so".to_string(),
+        ];
+        assert_eq!(
+            render_human(IdKind::Uid, "alice", &ranges, &sources),
+            "subordinate UIDs of alice: 65537 IDs in 2 ranges\n  100000-165535 (65536 IDs)  /etc/subuid line 3\n  5 (1 ID)                   libsubid_sss.so\n"
         );
     }
 
