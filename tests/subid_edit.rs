@@ -78,12 +78,12 @@ fn add_takes_the_lowest_free_block_and_keeps_a_backup() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
-            "added user2:165536:100 to {0}/subuid\nadded user2:200000:100 to {0}/subgid\n",
+            "added 165536-165635 (100 IDs) for user2 to {0}/subuid (user2:165536:100)\nadded 200000-200099 (100 IDs) for user2 to {0}/subgid (user2:200000:100)\n",
             etc.display()
         )
     );
     // Default count, UID only, and the next block after the hole is full.
-    let out = subid(&dir, &["add", "user2", "--uid-only"]);
+    let out = subid(&dir, &["add", "user2", "--uid-only", "--another"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(
         entries(&etc.join("subuid")).last().unwrap().1,
@@ -101,6 +101,53 @@ fn add_takes_the_lowest_free_block_and_keeps_a_backup() {
         "{out:?}"
     );
     assert_eq!(entries(&etc.join("subuid")).len(), 4);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Issue 18: on Debian, `useradd -m` already writes a range; a second
+/// `subid add` used to append another block silently.
+#[test]
+fn add_refuses_a_user_who_already_has_ranges_unless_asked() {
+    let before = "user0:100000:65536\n";
+    let dir = setup("already", 2, before);
+    fs::write(dir.join("etc/subgid"), "user0:200000:65536\n").unwrap();
+    let etc = dir.join("etc");
+    let out = subid(&dir, &["add", "user0"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "subid: user0 already has 65536 subordinate UIDs in 1 range ({0}/subuid) and 65536 subordinate GIDs in 1 range ({0}/subgid); nothing changed (see them with: subid show user0; to add another block anyway: subid add user0 --another)\n",
+            etc.display()
+        )
+    );
+    assert_eq!(fs::read_to_string(etc.join("subuid")).unwrap(), before);
+    assert!(!etc.join("subuid-").exists(), "nothing was rewritten");
+    // Only one file has a range: the message names the missing kind.
+    fs::write(etc.join("subgid"), "").unwrap();
+    let out = subid(&dir, &["add", "user0"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("only the GIDs are missing: subid add user0 --gid-only"),
+        "{out:?}"
+    );
+    let out = subid(&dir, &["add", "user0", "--gid-only"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Asked for: --another, or an explicit --count.
+    let out = subid(&dir, &["add", "user0", "--uid-only", "--another"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = subid(&dir, &["add", "user0", "--uid-only", "--count", "10"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let owners: Vec<String> = entries(&etc.join("subuid"))
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
+    assert_eq!(owners, ["user0", "user0", "user0"]);
+    // A user without ranges is not affected.
+    let out = subid(&dir, &["add", "user1"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -157,6 +204,7 @@ fn waits_for_a_live_lock_and_breaks_a_stale_one() {
     let out = subid(&dir, &["add", "user0", "--uid-only"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(!lock.exists());
+    let another = ["add", "user0", "--uid-only", "--another", "--root"];
     // A live holder (this test process) blocks until released.
     let held = newidmap::admin::lock::FileLock::acquire(
         &dir.join("etc/subuid"),
@@ -164,7 +212,7 @@ fn waits_for_a_live_lock_and_breaks_a_stale_one() {
     )
     .unwrap();
     let child = Command::new(SUBID)
-        .args(["add", "user0", "--uid-only", "--root"])
+        .args(another)
         .arg(&dir)
         .stdout(std::process::Stdio::piped())
         .spawn()

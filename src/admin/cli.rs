@@ -21,7 +21,7 @@ use crate::output::{self, escape};
 const USAGE: &str = "\
 Usage: subid check [--format text|json] [FILE OPTIONS]
        subid show [-g] [USER] [FILE OPTIONS]
-       subid add USER [--count N] [--uid-only|--gid-only] [FILE OPTIONS]
+       subid add USER [--count N | --another] [--uid-only|--gid-only] [FILE OPTIONS]
        subid remove USER [START:COUNT] [--uid-only|--gid-only] [FILE OPTIONS]
        subid doctor [USER] [--json]
 
@@ -35,7 +35,9 @@ newuidmap and newgidmap enforce.
   show     print USER's ranges (default: you) and where each comes from;
            exit 1 if none (getsubids, the same program, keeps shadow's format)
   add      allocate the lowest free block of N IDs (default SUB_UID_COUNT)
-           between SUB_UID_MIN and SUB_UID_MAX in both files
+           between SUB_UID_MIN and SUB_UID_MAX in both files; a user who
+           already has ranges (useradd may have given them one) gets
+           another block only with --another or an explicit --count
   remove   remove USER's entries (or only START:COUNT) from both files
   doctor   check everything a rootless launcher needs for USER (default: you;
            another user only as root): ranges, the helpers on PATH, the
@@ -69,6 +71,7 @@ struct Options {
     uid_only: bool,
     gid_only: bool,
     count: Option<u32>,
+    another: bool,
     positional: Vec<OsString>,
 }
 
@@ -173,6 +176,7 @@ fn parse_options(args: &[OsString], accepted: &[&str]) -> Result<Options, String
             "-g" => options.group = true,
             "--json" => options.json = true,
             "--uid-only" => options.uid_only = true,
+            "--another" => options.another = true,
             "--gid-only" => options.gid_only = true,
             _ => return Err(format!("unknown option \"{}\"", escape(bytes))),
         }
@@ -442,7 +446,10 @@ fn finish_edit(result: Result<Vec<String>, EditError>) -> ExitCode {
 }
 
 fn add(args: &[OsString]) -> ExitCode {
-    let options = match parse_options(args, &accepted(&["--count", "--uid-only", "--gid-only"])) {
+    let options = match parse_options(
+        args,
+        &accepted(&["--count", "--another", "--uid-only", "--gid-only"]),
+    ) {
         Ok(options) => options,
         Err(message) => return usage_error(&message),
     };
@@ -454,15 +461,23 @@ fn add(args: &[OsString]) -> ExitCode {
         Err(message) => return usage_error(&message),
     };
     let paths = options.paths();
-    let result = edit::add(&paths, &user, options.count, &options.kinds()).map(|added| {
+    let result = edit::add(
+        &paths,
+        &user,
+        options.count,
+        options.another,
+        &options.kinds(),
+    )
+    .map(|added| {
         added
             .iter()
             .map(|(kind, range)| {
                 format!(
-                    "added {user}:{}:{} to {}",
+                    "added {} for {user} to {} ({user}:{}:{})",
+                    range.human(),
+                    paths.subid(*kind).display(),
                     range.start(),
                     range.count(),
-                    paths.subid(*kind).display()
                 )
             })
             .collect()
@@ -505,10 +520,11 @@ fn remove(args: &[OsString]) -> ExitCode {
             .iter()
             .map(|(kind, line, range)| {
                 format!(
-                    "removed {user}:{}:{} (line {line}) from {}",
+                    "removed {} of {user} from {} (line {line}, {user}:{}:{})",
+                    range.human(),
+                    paths.subid(*kind).display(),
                     range.start(),
                     range.count(),
-                    paths.subid(*kind).display()
                 )
             })
             .collect()

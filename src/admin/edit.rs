@@ -267,10 +267,15 @@ fn valid_owner(user: &str) -> bool {
 
 /// Allocates a block of `count` (default SUB_UID_COUNT / SUB_GID_COUNT) for
 /// `user` in each of `kinds`. Returns what was added.
+///
+/// A user who already has entries in one of the files (useradd writes a
+/// range for every new account where login.defs sets SUB_UID_COUNT) gets
+/// another block only when asked: `another`, or an explicit `count`.
 pub fn add(
     paths: &Paths,
     user: &str,
     count: Option<u32>,
+    another: bool,
     kinds: &[IdKind],
 ) -> Result<Vec<(IdKind, IdRange)>, EditError> {
     if !valid_owner(user) {
@@ -289,6 +294,9 @@ pub fn add(
     }
     let defs = read_defs(paths);
     let held = lock_and_read(paths, kinds)?;
+    if !another && count.is_none() {
+        already_has(paths, user, &held)?;
+    }
     let mut added = Vec::new();
     let mut new_texts = Vec::new();
     for file in &held {
@@ -312,6 +320,52 @@ pub fn add(
     }
     write_all(&held, &new_texts)?;
     Ok(added)
+}
+
+/// Refuses, naming what `user` already has, when any of the files held
+/// gives them a range.
+fn already_has(paths: &Paths, user: &str, held: &[Locked]) -> Result<(), EditError> {
+    let accounts = fs::read(&paths.passwd)
+        .map(|t| Accounts::from_passwd(&t))
+        .unwrap_or_default();
+    let who = Who::new(user.as_bytes(), resolve_user(paths, &accounts, user));
+    let mut has = Vec::new();
+    let mut lacks = Vec::new();
+    for file in held {
+        let (_, entries) = without_entries(&file.text, &who, None);
+        if entries.is_empty() {
+            lacks.push(file.kind);
+            continue;
+        }
+        let ids: u64 = entries.iter().map(|(_, r)| u64::from(r.count())).sum();
+        has.push(format!(
+            "{ids} subordinate {}{} in {} range{} ({})",
+            file.kind.upper(),
+            if ids == 1 { "" } else { "s" },
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" },
+            file.path.display()
+        ));
+    }
+    if has.is_empty() {
+        return Ok(());
+    }
+    let shown = escape(user.as_bytes());
+    let mut message = format!(
+        "{shown} already has {}; nothing changed (see them with: subid show {shown}",
+        has.join(" and ")
+    );
+    if let [missing] = lacks.as_slice() {
+        message.push_str(&format!(
+            "; only the {}s are missing: subid add {shown} --{}-only",
+            missing.upper(),
+            missing.word()
+        ));
+    }
+    message.push_str(&format!(
+        "; to add another block anyway: subid add {shown} --another)"
+    ));
+    Err(EditError(message))
 }
 
 /// Removes `user`'s entries (only `range`, when given) from each of `kinds`.
