@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# Build (release) and install the helpers the way distributions do.
-#
-#   packaging/install.sh [--prefix DIR] [--fcaps] [--binaries DIR] [--uninstall] [--no-demo]
-#
-# Installs newuidmap and newgidmap into DIR/bin (default /usr/local/bin),
-# setuid root (4755) by default or, with --fcaps, mode 0755 plus
-# cap_setuid+ep / cap_setgid+ep; the unprivileged `subid` tool (0755) and the
-# man pages when present. --binaries takes prebuilt binaries from a directory
-# instead of running `cargo build --release`. Verifies the result, then
-# demonstrates a mapping inside a private mount namespace with the fixture
-# users (the host's /etc is not touched). Idempotent.
+# Build (release) and install newuidmap and newgidmap from source.
+# Run packaging/install.sh --help for the options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'EOF'
+Usage: packaging/install.sh [--fcaps] [--prefix DIR] [--binaries DIR] [--no-demo]
+       packaging/install.sh --uninstall [--prefix DIR]
+
+Build newuidmap and newgidmap (cargo build --release) and install them, with
+the subid tool and the man pages, under DIR (default /usr/local). Run as root.
+
+  --fcaps          install the helpers mode 0755 with one file capability each
+                   (cap_setuid+ep, cap_setgid+ep) instead of setuid root (4755)
+  --prefix DIR     install into DIR/bin and DIR/share/man (default /usr/local)
+  --binaries DIR   take prebuilt newuidmap, newgidmap (and subid) from DIR
+                   instead of building
+  --no-demo        skip the demonstration mapping at the end
+  --uninstall      remove what an earlier run installed under DIR, and the
+                   directories it created (listed in DIR/share/newidmap/manifest)
+  -h, --help       show this text
+
+This route does not replace shadow's helpers: /usr/bin/newuidmap and
+/usr/bin/newgidmap (Debian's uidmap package) stay installed and setuid root.
+Clients that find the helpers through PATH (podman, buildah, unshare, LXC)
+use /usr/local/bin first; anything that calls /usr/bin/newuidmap directly,
+or runs with a PATH without /usr/local/bin, still uses shadow's. getsubids
+also stays shadow's. Only the Debian package (packaging/deb/build.sh)
+replaces them.
+
+The result is verified (mode bits or capabilities), then a mapping is shown
+inside a private mount namespace with the fixture users; the host's /etc is
+not touched. Running it again is safe.
+EOF
+}
 
 prefix=/usr/local fcaps=0 uninstall=0 demo=1 built=""
 while [ $# -gt 0 ]; do
@@ -22,11 +45,14 @@ while [ $# -gt 0 ]; do
     --binaries) built="${2:?--binaries needs a directory}"; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --no-demo) demo=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "install.sh: unknown argument: $1" >&2; exit 1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown argument: $1 (see packaging/install.sh --help)" >&2; exit 1 ;;
   esac
 done
 bindir="$prefix/bin" mandir="$prefix/share/man"
+# What this script installed and which directories it created, so that
+# --uninstall removes exactly that (and no directory it did not make).
+manifest="$prefix/share/newidmap/manifest"
 helpers=(newuidmap newgidmap)
 
 if [ "$(id -u)" != 0 ]; then
@@ -35,12 +61,35 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 if [ "$uninstall" = 1 ]; then
-  for f in "$bindir/newuidmap" "$bindir/newgidmap" "$bindir/subid" "$bindir/getsubids-newidmap" \
+  for f in "$bindir/newuidmap" "$bindir/newgidmap" "$bindir/subid" \
            "$mandir/man1/newuidmap.1" "$mandir/man1/newgidmap.1" "$mandir/man8/subid.8"; do
     if [ -e "$f" ] || [ -L "$f" ]; then rm -f "$f"; echo "removed $f"; fi
   done
+  if [ -f "$manifest" ]; then
+    # Directories created by the install, deepest first; rmdir leaves any
+    # that something else has put files into since.
+    mapfile -t dirs < <(sed -n 's/^dir //p' "$manifest" | sort -r)
+    rm -f "$manifest"
+    for d in "${dirs[@]}"; do
+      if [ -d "$d" ] && rmdir "$d" 2>/dev/null; then echo "removed $d/"; fi
+    done
+  fi
+  if [ -x /usr/bin/newuidmap ]; then
+    echo "clients now use /usr/bin/newuidmap and /usr/bin/newgidmap again (shadow's uidmap package)"
+  fi
   exit 0
 fi
+
+# Creates directory $1 (and missing parents) and records each one created.
+created_dirs=()
+make_dir() {
+  local d=$1 missing=()
+  while [ ! -d "$d" ]; do missing=("$d" "${missing[@]}"); d=$(dirname "$d"); done
+  for d in "${missing[@]}"; do
+    install -d -m 0755 "$d"
+    created_dirs+=("$d")
+  done
+}
 
 # Never overwrite a package manager's copy (e.g. Debian's uidmap with
 # --prefix /usr): the next package upgrade would silently put it back. Use
@@ -62,6 +111,7 @@ if [ -z "$built" ]; then
     echo "install.sh: cargo not found (install Rust: https://rustup.rs or apt-get install cargo)" >&2
     exit 1
   fi
+  echo "building newuidmap, newgidmap and subid (cargo build --release; a few minutes the first time) ..."
   cargo build --release --locked --quiet
   built=target/release
 fi
@@ -73,7 +123,7 @@ if [ "$fcaps" = 1 ] && ! command -v setcap >/dev/null; then
   exit 1
 fi
 
-install -d -m 0755 "$bindir"
+make_dir "$bindir"
 # setuid bits and file capabilities are ignored on a nosuid mount.
 if command -v findmnt >/dev/null && findmnt -no OPTIONS -T "$bindir" | tr ',' '\n' | grep -qx nosuid; then
   echo "install.sh: $bindir is on a filesystem mounted nosuid; the helpers would run unprivileged there. Choose another --prefix." >&2
@@ -103,9 +153,17 @@ for page in packaging/man/*.[18]; do
   [ -e "$page" ] || continue
   [ "${page##*/}" = subid.8 ] && [ ! -e "$bindir/subid" ] && continue
   section="${page##*.}"
-  install -d -m 0755 "$mandir/man$section"
+  make_dir "$mandir/man$section"
   install -o root -g root -m 0644 "$page" "$mandir/man$section/"
 done
+
+# Record the directories created (keeping those an earlier run recorded).
+make_dir "$prefix/share/newidmap"
+{
+  if [ -f "$manifest" ]; then grep '^dir ' "$manifest" || true; fi
+  for d in "${created_dirs[@]}"; do echo "dir $d"; done
+} | sort -u >"$manifest.new"
+mv -f "$manifest.new" "$manifest"
 
 # Verify what was installed, the way podman and LXC check it.
 for h in "${helpers[@]}"; do
@@ -131,10 +189,18 @@ done
 case ":$PATH:" in *":$bindir:"*) ;; *)
   echo "note: $bindir is not on root's PATH; clients (podman, unshare, LXC) find the helpers through PATH" ;;
 esac
+for h in "${helpers[@]}"; do
+  if [ "$bindir/$h" != "/usr/bin/$h" ] && [ -e "/usr/bin/$h" ]; then
+    echo "note: /usr/bin/$h is still installed (shadow's, mode $(stat -c '%a %U' "/usr/bin/$h")): clients that call it directly or whose PATH lacks $bindir still use it; only the newidmap package replaces it"
+  fi
+done
+if [ -e /usr/bin/getsubids ] && [ ! -L /usr/bin/getsubids ]; then
+  echo "note: getsubids is still shadow's (/usr/bin/getsubids); subid show USER prints the same ranges"
+fi
 
 if [ "$demo" = 1 ]; then
   echo
-  echo "demonstration (fixture user alice, UID 1000, subordinate UIDs 100000-165535):"
+  echo "demonstration (fixture user alice, UID 1000, subordinate UIDs 100000-165535 (65536 IDs)):"
   echo "  unshare --user --map-auto --map-root-user cat /proc/self/uid_map"
   unshare --mount --propagation private bash -c '
     set -e

@@ -172,6 +172,13 @@ dpkg -P --force-depends newidmap >&2; echo "purge status: $?"
         "{ctx}"
     );
     assert!(out.stdout.contains("verify: []"), "{ctx}");
+    // The postinst says which mode it chose (issue 18).
+    for line in [
+        "newidmap: /usr/bin/newuidmap installed with the file capability cap_setuid+ep (mode 0755)",
+        "newidmap: /usr/bin/newgidmap installed with the file capability cap_setgid+ep (mode 0755)",
+    ] {
+        assert!(out.stderr.contains(line), "{line}: {ctx}");
+    }
     assert_mapped(&out);
     if option_env!("CARGO_BIN_EXE_subid").is_some() {
         // Provides: uidmap holds because getsubids stays available.
@@ -218,6 +225,12 @@ echo "caps: [$(getcap /usr/bin/newuidmap /usr/bin/newgidmap)]"
             .contains("cannot set cap_setuid+ep on /usr/bin/newuidmap"),
         "{ctx}"
     );
+    for line in [
+        "newidmap: /usr/bin/newuidmap installed setuid root (mode 4755), the fallback",
+        "newidmap: /usr/bin/newgidmap installed setuid root (mode 4755), the fallback",
+    ] {
+        assert!(out.stderr.contains(line), "{line}: {ctx}");
+    }
     assert!(
         out.stdout.contains(
             "modes: /usr/bin/newuidmap 4755 root:root;/usr/bin/newgidmap 4755 root:root;"
@@ -401,7 +414,9 @@ fn install_script_both_modes_idempotent_and_uninstall() {
     fs::create_dir_all(&bins).unwrap();
     fs::copy(env!("CARGO_BIN_EXE_newuidmap"), bins.join("newuidmap")).unwrap();
     fs::copy(env!("CARGO_BIN_EXE_newgidmap"), bins.join("newgidmap")).unwrap();
-    let prefix = dir.join("prefix");
+    // A prefix that does not exist yet: the script creates its directories
+    // and --uninstall must remove them again.
+    let prefix = dir.join("prefix/opt");
     let script = Path::new(REPO).join("packaging/install.sh");
     let run = |extra: &[&str]| {
         command_output(
@@ -430,6 +445,16 @@ fn install_script_both_modes_idempotent_and_uninstall() {
         assert_eq!(mode(&gid), "4755 root:root");
         assert!(caps(&uid).trim().is_empty());
         assert!(out.contains("setuid root"), "{out}");
+        // --binaries: nothing to build, so no "building ..." line.
+        assert!(!out.contains("building"), "{out}");
+        // This route leaves shadow's helpers in /usr/bin, and says so.
+        if Path::new("/usr/bin/newuidmap").exists() {
+            assert!(
+                out.contains("note: /usr/bin/newuidmap is still installed")
+                    && out.contains("only the newidmap package replaces it"),
+                "{out}"
+            );
+        }
     }
     for _ in 0..2 {
         let (ok, out, err) = run(&["--fcaps", "--no-demo"]);
@@ -451,7 +476,99 @@ fn install_script_both_modes_idempotent_and_uninstall() {
     assert!(ok, "{out}\n{err}");
     assert!(!uid.exists() && !gid.exists(), "{out}");
     assert!(!prefix.join("share/man/man1/newuidmap.1").exists());
+    // Every directory it created is gone, and nothing above them.
+    assert!(!dir.join("prefix").exists(), "{out}");
+    assert!(
+        out.contains(&format!("removed {}/", prefix.display())),
+        "{out}"
+    );
+    assert!(bins.is_dir());
+    // A directory that existed before is kept, as is one with other files.
+    let keep = dir.join("keep");
+    fs::create_dir_all(keep.join("bin")).unwrap();
+    fs::create_dir_all(keep.join("share/man/man1")).unwrap();
+    fs::write(keep.join("share/man/man1/other.1"), "").unwrap();
+    let (ok, out, err) = command_output(
+        Command::new("bash")
+            .arg(&script)
+            .arg("--prefix")
+            .arg(&keep)
+            .arg("--binaries")
+            .arg(&bins)
+            .arg("--no-demo"),
+    );
+    assert!(ok, "{out}\n{err}");
+    fs::write(keep.join("bin/mine"), "").unwrap();
+    let (ok, out, err) = command_output(
+        Command::new("bash")
+            .arg(&script)
+            .args(["--uninstall", "--prefix"])
+            .arg(&keep),
+    );
+    assert!(ok, "{out}\n{err}");
+    assert!(keep.join("bin/mine").is_file() && keep.join("share/man/man1/other.1").is_file());
+    assert!(!keep.join("share/man/man8").exists(), "{out}");
+    assert!(!keep.join("share/newidmap").exists(), "{out}");
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// Issue 18: --help is a real usage text, an unknown argument points to it.
+#[test]
+fn install_script_help_and_unknown_argument() {
+    let script = Path::new(REPO).join("packaging/install.sh");
+    let (ok, help, err) = command_output(Command::new("bash").arg(&script).arg("--help"));
+    assert!(ok, "{err}");
+    for needle in [
+        "Usage: packaging/install.sh",
+        "--fcaps",
+        "--prefix DIR",
+        "--binaries DIR",
+        "--no-demo",
+        "--uninstall",
+        "does not replace shadow's helpers",
+        "Only the Debian package",
+    ] {
+        assert!(help.contains(needle), "{needle}:\n{help}");
+    }
+    assert!(!help.contains("set -euo"), "{help}");
+    let (ok, out, err) = command_output(Command::new("bash").arg(&script).arg("--frobnicate"));
+    assert!(!ok && out.is_empty(), "{out}");
+    assert_eq!(
+        err,
+        "install.sh: unknown argument: --frobnicate (see packaging/install.sh --help)\n"
+    );
+    // "building ..." comes before the (silent, minutes-long) release build:
+    // a cargo that only reports being called shows the order.
+    if privileged("install_script_help_and_unknown_argument") {
+        let dir = unique_dir("fake-cargo");
+        fs::create_dir_all(&dir).unwrap();
+        let cargo = dir.join("cargo");
+        fs::write(&cargo, "#!/bin/sh\necho \"cargo $*\"\nexit 3\n").unwrap();
+        fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let (ok, out, err) = command_output(
+            Command::new("bash")
+                .arg(&script)
+                .args(["--no-demo", "--prefix"])
+                .arg(dir.join("prefix"))
+                .env("PATH", path),
+        );
+        assert!(!ok, "{out}\n{err}");
+        let building = out
+            .find("building newuidmap, newgidmap and subid")
+            .expect(&out);
+        let called = out.find("cargo build --release").expect(&out);
+        assert!(building < called, "{out}");
+        assert!(
+            !dir.join("prefix").exists(),
+            "nothing installed after a failed build"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
 
 /// The helpers load libc and nothing else (issue 8: each extra shared
