@@ -119,7 +119,10 @@ fn deb_replaces_uidmap_sets_fcaps_and_maps() {
     let deb = deb();
     let out = scene().run_script(&format!(
         r#"{PRIVATE_SYSTEM}
+# The README's advice: keep shadow's package to go back offline.
+(cd "$WORK" && apt-get download uidmap >/dev/null 2>&1) && echo "downloaded uidmap"
 dpkg -i {deb} >"$WORK/dpkg.log" 2>&1; echo "dpkg status: $?"; cat "$WORK/dpkg.log" >&2
+echo "audit after install: [$(dpkg --audit)]"
 echo "newidmap: $(dpkg-query -W -f='${{Status}}' newidmap)"
 echo "uidmap after: $(dpkg-query -W -f='${{Status}}' uidmap 2>/dev/null)"
 echo "modes: $(stat -c '%n %a %U:%G' /usr/bin/newuidmap /usr/bin/newgidmap | tr '\n' ';')"
@@ -130,6 +133,16 @@ if [ -e /usr/bin/subid ]; then
   echo "getsubids: $(as_user 1000 1000 /usr/bin:/bin getsubids alice) ($(readlink /usr/bin/getsubids))"
 fi
 umount /etc
+if ls "$WORK"/uidmap_*.deb >/dev/null 2>&1; then
+  # Going back offline, as the README says, with the saved file: dpkg
+  # names buildah and rootlesskit (harmless: uidmap comes straight back).
+  {{ dpkg -r --force-depends newidmap && dpkg -i "$WORK"/uidmap_*.deb; }} >"$WORK/back.log" 2>&1
+  echo "back status: $?"; cat "$WORK/back.log" >&2
+  echo "back: $(dpkg-query -W -f='${{Status}}' uidmap) / $(dpkg-query -W -f='${{Status}}' newidmap 2>/dev/null)"
+  echo "back version: $(/usr/bin/newuidmap --version 2>&1 | head -1)"
+  echo "audit after going back: [$(dpkg --audit)]"
+  dpkg -i {deb} >&2; echo "reinstall status: $?"
+fi
 # buildah and rootlesskit depend on uidmap, which newidmap provides: dpkg
 # refuses a plain removal while they are installed, so force past that.
 dpkg -r --force-depends newidmap >&2; echo "remove status: $?"
@@ -187,6 +200,33 @@ dpkg -P --force-depends newidmap >&2; echo "purge status: $?"
                 .contains("getsubids: 0: alice 100000 65536 (subid)"),
             "{ctx}"
         );
+    }
+    // The switch leaves nothing half-configured.
+    assert!(out.stdout.contains("audit after install: []"), "{ctx}");
+    if out.stdout.contains("downloaded uidmap") {
+        assert!(out.stdout.contains("back status: 0"), "{ctx}");
+        assert!(
+            out.stderr.contains(
+                "dpkg: newidmap: dependency problems, but removing anyway as you requested:"
+            ),
+            "{ctx}"
+        );
+        assert!(
+            out.stdout.contains("back: install ok installed / "),
+            "{ctx}"
+        );
+        assert!(
+            !out.stdout.contains("back version: newuidmap (newidmap)"),
+            "{ctx}"
+        );
+        assert!(out.stdout.contains("audit after going back: []"), "{ctx}");
+        assert!(out.stdout.contains("reinstall status: 0"), "{ctx}");
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: apt-get download uidmap failed; going back offline was not tried"
+        );
+        eprintln!("{test}: apt-get download uidmap failed (no network?); going back not tried");
     }
     assert!(out.stdout.contains("remove status: 0"), "{ctx}");
     assert!(
