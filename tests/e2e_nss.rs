@@ -675,13 +675,20 @@ fn subid_show_lists_module_ranges_too() {
     assert_eq!(out.status, 0, "{out:#?}");
     assert_eq!(
         out.stdout,
-        "0: alice 100000 65536\n1: alice 500000 65536\n2: alice 99000 1000\n"
+        "subordinate UIDs of alice: 132072 IDs in 3 ranges\n  100000-165535 (65536 IDs)  /etc/subuid line 3\n  500000-565535 (65536 IDs)  libsubid_test.so\n  99000-99999 (1000 IDs)     libsubid_test.so\n"
     );
     let out = show("subid: test", "-g alice");
     assert_eq!(out.status, 0, "{out:#?}");
-    assert_eq!(out.stdout, "0: alice 500000 65536\n1: alice 99000 1000\n");
+    assert_eq!(
+        out.stdout,
+        "subordinate GIDs of alice: 66536 IDs in 2 ranges\n  500000-565535 (65536 IDs)  libsubid_test.so\n  99000-99999 (1000 IDs)     libsubid_test.so\n"
+    );
     let out = show("subid: missing files", "alice");
-    assert_eq!(out.stdout, "0: alice 100000 65536\n", "{out:#?}");
+    assert_eq!(
+        out.stdout,
+        "subordinate UIDs of alice: 65536 IDs in 1 range\n  100000-165535 (65536 IDs)  /etc/subuid line 3\n",
+        "{out:#?}"
+    );
     assert!(
         out.stderr.contains("libsubid_missing.so unavailable"),
         "{}",
