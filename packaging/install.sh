@@ -75,7 +75,7 @@ if [ "$uninstall" = 1 ]; then
     done
   fi
   if [ -x /usr/bin/newuidmap ]; then
-    echo "clients now use /usr/bin/newuidmap and /usr/bin/newgidmap again (shadow's uidmap package)"
+    echo "clients now use /usr/bin/newuidmap and /usr/bin/newgidmap again"
   fi
   exit 0
 fi
@@ -189,9 +189,16 @@ done
 case ":$PATH:" in *":$bindir:"*) ;; *)
   echo "note: $bindir is not on root's PATH; clients (podman, unshare, LXC) find the helpers through PATH" ;;
 esac
+# Which package a file belongs to ("" if none, or no dpkg/rpm).
+package_of() {
+  { command -v dpkg-query >/dev/null && dpkg-query -S "$1" 2>/dev/null | cut -d: -f1; } ||
+    { command -v rpm >/dev/null && rpm -qf "$1" 2>/dev/null; } || true
+}
 for h in "${helpers[@]}"; do
   if [ "$bindir/$h" != "/usr/bin/$h" ] && [ -e "/usr/bin/$h" ]; then
-    echo "note: /usr/bin/$h is still installed (shadow's, mode $(stat -c '%a %U' "/usr/bin/$h")): clients that call it directly or whose PATH lacks $bindir still use it; only the newidmap package replaces it"
+    owner=$(package_of "/usr/bin/$h")
+    [ "$owner" = newidmap ] && continue
+    echo "note: /usr/bin/$h is still installed (${owner:+package $owner, }mode $(stat -c '%a %U' "/usr/bin/$h")): clients that call it directly or whose PATH lacks $bindir still use it; only the newidmap package replaces it"
   fi
 done
 if [ -e /usr/bin/getsubids ] && [ ! -L /usr/bin/getsubids ]; then
