@@ -339,7 +339,7 @@ fn module_without_subid_free_works() {
         assert_said(
             &out,
             &ctx,
-            "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_nofree.so",
+            "subordinate UIDs of alice: 500000-565535 (65536 IDs) from libsubid_nofree.so",
         );
         assert!(!out.stderr.contains("unavailable"), "{ctx}: {}", out.stderr);
     }
@@ -696,7 +696,10 @@ fn subid_show_lists_module_ranges_too() {
     );
     // A module without shadow_subid_free lists like any other.
     let out = show("subid: nofree", "alice");
-    assert_eq!(out.stdout, "0: alice 500000 65536\n1: alice 99000 1000\n");
+    assert_eq!(
+        out.stdout,
+        "subordinate UIDs of alice: 66536 IDs in 2 ranges\n  500000-565535 (65536 IDs)  libsubid_nofree.so\n  99000-99999 (1000 IDs)     libsubid_nofree.so\n"
+    );
     assert_eq!(out.stderr, "", "{out:#?}");
     // A module that could not be asked is never said to hold nothing.
     let out = show("subid: nolist", "carol");

@@ -308,7 +308,27 @@ fn assert_shows_match(work: &Path, prefix: &str, ctx: &str) {
             assert_eq!(personality.stdout, debian.stdout, "{c}: getsubids stdout");
             assert_eq!(personality.stderr, debian.stderr, "{c}: getsubids stderr");
             assert_eq!(personality.status, debian.status, "{c}: getsubids status");
-            assert_eq!(show.stdout, debian.stdout, "{c}: subid show stdout");
+            // subid show prints the same ranges for people (issue 18):
+            // `START-LAST (N IDs)  SOURCE` under a heading.
+            let expected: Vec<String> = debian
+                .stdout
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    let range = newidmap::mapping::IdRange::new(
+                        f.get(2)?.parse().ok()?,
+                        f.get(3)?.parse().ok()?,
+                    )?;
+                    Some(range.human())
+                })
+                .collect();
+            let shown: Vec<String> = show
+                .stdout
+                .lines()
+                .skip(1)
+                .map(|l| l.trim_start().split("  ").next().unwrap_or("").to_string())
+                .collect();
+            assert_eq!(shown, expected, "{c}: subid show stdout: {}", show.stdout);
             assert_eq!(show.status, debian.status, "{c}: subid show status");
         }
     }
@@ -443,8 +463,8 @@ echo stack-ok
     );
 
     let dora_has = format!(
-        "subordinate UIDs of dora: [{d}-{}) (65536 IDs) from {sss}",
-        d + n
+        "subordinate UIDs of dora: {d}-{} (65536 IDs) from {sss}",
+        d + n - 1
     );
     call("past").refused(
         "newuidmap",
@@ -452,7 +472,7 @@ echo stack-ok
         &[
             &format!("uid range [0-{}) -> [{d}-{}) not allowed", n + 1, d + n + 1),
             &dora_has,
-            &format!("not covered: [{}-{})", d + n, d + n + 1),
+            &format!("not covered: {} (1 ID)", d + n),
         ],
     );
     call("other").refused(
@@ -460,7 +480,7 @@ echo stack-ok
         &format!("{ctx} other"),
         &[
             &dora_has,
-            &format!("none of [{z}-{}) is among them", z + 10),
+            &format!("none of {z}-{} (10 IDs) is among them", z + 9),
         ],
     );
     call("unassigned").refused(
@@ -468,18 +488,18 @@ echo stack-ok
         &format!("{ctx} unassigned"),
         &[
             &format!(
-                "subordinate GIDs of dora: [{d}-{}) (65536 IDs) from {sss}",
-                d + n
+                "subordinate GIDs of dora: {d}-{} (65536 IDs) from {sss}",
+                d + n - 1
             ),
-            &format!("none of [{u}-{}) is among them", u + 10),
+            &format!("none of {u}-{} (10 IDs) is among them", u + 9),
         ],
     );
     call("alice-other").refused(
         "newuidmap",
         &format!("{ctx} alice other"),
         &[&format!(
-            "subordinate UIDs of alice: [{a}-{}) (65536 IDs) from {sss}",
-            a + n
+            "subordinate UIDs of alice: {a}-{} (65536 IDs) from {sss}",
+            a + n - 1
         )],
     );
     let dry = call("dry");

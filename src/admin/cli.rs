@@ -356,7 +356,9 @@ fn show_command(args: &[OsString]) -> ExitCode {
                 escape(&user)
             )
         } else {
-            let fix = if uid.is_some() {
+            // A fix only when every source answered: one that could not be
+            // consulted may hold the ranges.
+            let fix = if uid.is_some() && found.problems.is_empty() {
                 format!(
                     " (fix, as root: subid add {} --{}-only)",
                     escape(&user),
