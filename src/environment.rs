@@ -173,7 +173,7 @@ pub enum Cause {
 }
 
 fn ranges_text(ranges: &[IdRange]) -> String {
-    let shown: Vec<String> = ranges.iter().take(4).map(|r| r.display()).collect();
+    let shown: Vec<String> = ranges.iter().take(4).map(|r| r.human()).collect();
     let more = ranges.len().saturating_sub(shown.len());
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))

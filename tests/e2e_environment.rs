@@ -120,7 +120,7 @@ fn caller_in_a_namespace_without_root_is_named() {
             let upper = if program == UID { "UID" } else { "GID" };
             assert!(
                 out.stderr.contains(&format!(
-                    "the outer {upper}s [100000-165536) are not mapped there either"
+                    "the outer {upper}s 100000-165535 (65536 IDs) are not mapped there either"
                 )),
                 "{context}\n{out:#?}"
             );
@@ -166,7 +166,7 @@ SH"#
             "write to uid_map failed: Operation not permitted",
         );
         assert!(
-            out.stderr.contains("the outer UIDs [100000-100010) are not mapped in your own user namespace (your uid_map: 0 0 2000)"),
+            out.stderr.contains("the outer UIDs 100000-100009 (10 IDs) are not mapped in your own user namespace (your uid_map: 0 0 2000)"),
             "{context}\n{out:#?}"
         );
         assert!(

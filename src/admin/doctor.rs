@@ -140,16 +140,6 @@ fn subject(user: Option<&OsString>) -> Result<Subject, String> {
     }
 }
 
-/// `100000-165535 (65536 IDs)`.
-fn span(range: IdRange) -> String {
-    format!(
-        "{}-{} ({} IDs)",
-        range.start(),
-        range.end() - 1,
-        range.count()
-    )
-}
-
 /// The user's ranges of one kind: present, large enough, not shared with
 /// another owner or a real account (the `subid check` findings on the
 /// user's own lines). Returns the checks and the first range, for the trial.
@@ -199,7 +189,7 @@ fn ranges(kind: IdKind, subject: &Subject, paths: &Paths) -> (Vec<Check>, Option
         return (checks, None);
     };
     let largest = found.iter().map(|r| r.count()).max().unwrap_or(0);
-    let listed: Vec<String> = found.iter().take(4).map(|r| span(*r)).collect();
+    let listed: Vec<String> = found.iter().take(4).map(|r| r.human()).collect();
     if largest < MIN_IDS {
         checks.push(Check::problem(
             id,
