@@ -132,15 +132,21 @@ pub fn read_small(opened: ConfigFile, limit: u64) -> Result<Option<Vec<u8>>, Err
     if opened.size > limit {
         return Ok(None);
     }
-    let mut file = opened.file;
-    let expected = usize::try_from(opened.size).unwrap_or(0);
+    read_sized(opened.file, opened.size).map(Some)
+}
+
+/// The read loop of [`read_small`], over any reader of `size` bytes (as
+/// fstat said): the buffer starts one byte past that, so the read that sees
+/// the end needs no growth; EINTR is retried, any other error returned.
+fn read_sized<R: Read>(mut reader: R, size: u64) -> Result<Vec<u8>, Errno> {
+    let expected = usize::try_from(size).unwrap_or(0);
     let mut text = vec![0u8; expected.saturating_add(1).max(64)];
     let mut filled = 0;
     loop {
         if filled == text.len() {
             text.resize(text.len() * 2, 0);
         }
-        match file.read(&mut text[filled..]) {
+        match reader.read(&mut text[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -148,7 +154,7 @@ pub fn read_small(opened: ConfigFile, limit: u64) -> Result<Option<Vec<u8>>, Err
         }
     }
     text.truncate(filled);
-    Ok(Some(text))
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -180,5 +186,103 @@ mod tests {
             trust_problem(SFlag::S_IFIFO, 0, 0, 0o644),
             Some(ConfigProblem::NotRegular)
         );
+    }
+
+    /// A reader that replays scripted results and records the length of
+    /// every slice it is handed.
+    struct Script {
+        steps: Vec<std::io::Result<Vec<u8>>>,
+        asked: Vec<usize>,
+    }
+
+    impl Script {
+        fn new(steps: Vec<std::io::Result<Vec<u8>>>) -> Script {
+            Script {
+                steps,
+                asked: Vec::new(),
+            }
+        }
+    }
+
+    impl Read for &mut Script {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.asked.push(buf.len());
+            assert!(self.asked.len() < 100, "read loop does not stop");
+            if self.steps.is_empty() {
+                return Ok(0);
+            }
+            match self.steps.remove(0) {
+                Ok(data) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    if n < data.len() {
+                        self.steps.insert(0, Ok(data[n..].to_vec()));
+                    }
+                    Ok(n)
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    fn interrupted() -> std::io::Result<Vec<u8>> {
+        Err(std::io::Error::from(std::io::ErrorKind::Interrupted))
+    }
+
+    #[test]
+    fn read_errors_are_returned_not_retried() {
+        let mut reader = Script::new(vec![
+            Ok(b"abc".to_vec()),
+            Err(std::io::Error::from_raw_os_error(Errno::EIO as i32)),
+            Ok(b"never".to_vec()),
+        ]);
+        assert_eq!(read_sized(&mut reader, 3), Err(Errno::EIO));
+        assert_eq!(reader.asked.len(), 2);
+        // An error without an errno still fails (as errno 0, "unknown").
+        let mut reader = Script::new(vec![Err(std::io::Error::other("no errno"))]);
+        assert!(read_sized(&mut reader, 3).is_err());
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried() {
+        let mut reader = Script::new(vec![interrupted(), Ok(b"data\n".to_vec()), interrupted()]);
+        assert_eq!(read_sized(&mut reader, 5), Ok(b"data\n".to_vec()));
+        // interrupted, data, interrupted, end.
+        assert_eq!(reader.asked.len(), 4);
+    }
+
+    #[test]
+    fn sized_by_fstat_a_file_costs_one_read_and_the_end() {
+        let text = b"x".repeat(1000);
+        let mut reader = Script::new(vec![Ok(text.clone())]);
+        assert_eq!(read_sized(&mut reader, 1000), Ok(text.clone()));
+        assert_eq!(reader.asked, vec![1001, 1]);
+        // Tiny and empty files get 64 bytes.
+        let mut reader = Script::new(vec![Ok(b"ab".to_vec())]);
+        assert_eq!(read_sized(&mut reader, 2), Ok(b"ab".to_vec()));
+        assert_eq!(reader.asked, vec![64, 62]);
+        let mut reader = Script::new(vec![]);
+        assert_eq!(read_sized(&mut reader, 0), Ok(Vec::new()));
+        assert_eq!(reader.asked, vec![64]);
+        // A file that grew since fstat is read to its end, doubling.
+        let grown = b"y".repeat(200);
+        let mut reader = Script::new(vec![Ok(grown.clone())]);
+        assert_eq!(read_sized(&mut reader, 0), Ok(grown));
+        assert_eq!(reader.asked, vec![64, 64, 128, 56]);
+        // Short reads (a pipe) are gathered.
+        let mut reader = Script::new(vec![Ok(b"ab".to_vec()), Ok(b"cd".to_vec())]);
+        assert_eq!(read_sized(&mut reader, 4), Ok(b"abcd".to_vec()));
+        assert_eq!(reader.asked, vec![64, 62, 60]);
+    }
+
+    #[test]
+    fn read_small_honours_its_limit() {
+        let opened = |size| ConfigFile {
+            file: File::open("/proc/self/stat").unwrap(),
+            size,
+        };
+        assert_eq!(read_small(opened(10), 9), Ok(None));
+        let text = read_small(opened(10), 10).unwrap().unwrap();
+        assert!(!text.is_empty());
     }
 }

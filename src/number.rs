@@ -6,6 +6,12 @@
 #![forbid(unsafe_code)]
 
 /// Parses `0|[1-9][0-9]*` into a u32; `None` for anything else or past u32::MAX.
+///
+/// Two independent guards against overflow (defence in depth: this grammar
+/// reads argv, /etc/subuid, /etc/subgid and passwd UIDs, and a wrapped value
+/// would silently mean root): more than 10 digits is refused outright, and
+/// the accumulation itself is checked, so neither alone can be lost to a
+/// wrap.
 pub fn parse_u32(text: &[u8]) -> Option<u32> {
     match text {
         [] => None,
@@ -13,14 +19,14 @@ pub fn parse_u32(text: &[u8]) -> Option<u32> {
         [b'0', ..] => None,
         _ if text.len() > 10 => None,
         _ => {
-            let mut value: u64 = 0;
+            let mut value: u32 = 0;
             for &byte in text {
                 if !byte.is_ascii_digit() {
                     return None;
                 }
-                value = value * 10 + u64::from(byte - b'0');
+                value = value.checked_mul(10)?.checked_add(u32::from(byte - b'0'))?;
             }
-            u32::try_from(value).ok()
+            Some(value)
         }
     }
 }
@@ -94,6 +100,49 @@ mod tests {
         ] {
             assert_eq!(parse_u32(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn long_digit_strings_never_wrap() {
+        // 2^64 and 2^64 + 1000 wrapped to 0 and 1000 in an unchecked u64
+        // accumulation; 2^32 + n to n in a u32 one.
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"18446744073709552616",
+            b"18446744073709551615",
+            b"10000000000000000000",
+            b"4294967296",
+            b"4294967297",
+            b"4294968296",
+            b"42949672950",
+            b"340282366920938463463374607431768211456",
+            b"340282366920938463463374607431768212456",
+            b"999999999999999999999999999999999999999",
+        ] {
+            assert_eq!(parse_u32(bad), None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(parse_pid(bad), None);
+        }
+        let hundred = [b"1".as_slice(), &[b'0'; 99]].concat();
+        assert_eq!(hundred.len(), 100);
+        assert_eq!(parse_u32(&hundred), None);
+        let hundred_ones = vec![b'1'; 100];
+        assert_eq!(parse_u32(&hundred_ones), None);
+        // 20, 39 and 100 digits whose low 32 bits are small or zero.
+        for digits in [20usize, 39, 100] {
+            let mut text = b"4294967296".to_vec();
+            text.resize(digits, b'0');
+            assert_eq!(parse_u32(&text), None, "{digits} digits");
+        }
+    }
+
+    #[test]
+    fn ten_digit_edges() {
+        assert_eq!(parse_u32(b"1000000000"), Some(1_000_000_000));
+        assert_eq!(parse_u32(b"4294967294"), Some(u32::MAX - 1));
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"9999999999"), None);
+        assert_eq!(parse_u32(b"1234567890"), Some(1_234_567_890));
+        assert_eq!(parse_u32(b"0123456789"), None);
     }
 
     #[test]

@@ -248,6 +248,94 @@ mod tests {
     }
 
     #[test]
+    fn help_and_version_with_more_arguments_are_usage_errors() {
+        // Never "print and exit 0" when a map was perhaps intended: the
+        // launcher would go on without a map written.
+        assert_eq!(parse_bytes(&[b"--version"]), Ok(Command::Version));
+        assert_eq!(parse_bytes(&[b"-h"]), Ok(Command::Help));
+        for first in [&b"--version"[..], b"-V", b"--help", b"-h"] {
+            for rest in [
+                &[&b"1"[..]][..],
+                &[b"1", b"0", b"1000", b"1"],
+                &[b"--version"],
+                &[b"--help"],
+                &[b""],
+            ] {
+                let list: Vec<&[u8]> = [&[first][..], rest].concat();
+                let result = parse_bytes(&list);
+                let expected = if first.starts_with(b"--") {
+                    UsageError::UnknownOption {
+                        text: first.to_vec(),
+                    }
+                } else {
+                    UsageError::BadTarget {
+                        text: first.to_vec(),
+                    }
+                };
+                assert_eq!(result, Err(ArgError::Usage(expected)), "{list:?}");
+            }
+        }
+        // After --dry-run they are targets, not options.
+        assert_eq!(
+            parse_bytes(&[b"--dry-run", b"--version"]),
+            Err(ArgError::Usage(UsageError::UnknownOption {
+                text: b"--version".to_vec()
+            }))
+        );
+        assert_eq!(
+            parse_bytes(&[b"--dry-run", b"-h"]),
+            Err(ArgError::Usage(UsageError::BadTarget {
+                text: b"-h".to_vec()
+            }))
+        );
+    }
+
+    #[test]
+    fn dry_run_flag_and_field_names() {
+        let Ok(Command::Map(request)) = parse_bytes(&[b"--dry-run", b"7", b"0", b"5", b"1"]) else {
+            panic!("should parse");
+        };
+        assert!(request.dry_run);
+        assert_eq!(request.target, TargetSpec::Pid(7));
+        assert_eq!(
+            parse_bytes(&[b"--dry-run"]),
+            Err(ArgError::Usage(UsageError::NoTarget))
+        );
+        assert_eq!(Field::Inner.name(), "inner ID");
+        assert_eq!(Field::Outer.name(), "outer ID");
+        assert_eq!(Field::Count.name(), "count");
+        assert_eq!(
+            parse_bytes(&[b"1", b"x", b"1000", b"1"]),
+            Err(ArgError::Usage(UsageError::BadNumber {
+                triplet: 0,
+                field: Field::Inner,
+                text: b"x".to_vec()
+            }))
+        );
+        assert_eq!(
+            parse_bytes(&[
+                b"1", b"0", b"1000", b"1", b"1", b"2000", b"1", b"2", b"3000", b"-1"
+            ]),
+            Err(ArgError::Usage(UsageError::BadNumber {
+                triplet: 2,
+                field: Field::Count,
+                text: b"-1".to_vec()
+            }))
+        );
+        assert_eq!(
+            parse_bytes(&[b"fd:2147483647", b"0", b"1000", b"1"]).map(|c| match c {
+                Command::Map(r) => r.target,
+                other => panic!("{other:?}"),
+            }),
+            Ok(TargetSpec::Fd(i32::MAX))
+        );
+        assert_eq!(
+            parse_bytes(&[b"1", b"0", b"1000", b"1", b"0"]),
+            Err(ArgError::Usage(UsageError::TripletCount { given: 4 }))
+        );
+    }
+
+    #[test]
     fn wrong_counts() {
         assert_eq!(parse_bytes(&[]), Err(ArgError::Usage(UsageError::NoTarget)));
         assert_eq!(

@@ -27,18 +27,47 @@ const LIMIT: u128 = u32::MAX as u128; // (uid_t)-1: the exclusive end bound
 mod kernel;
 use kernel::kernel_read;
 
-/// Canonical decimal, by u128 arithmetic on the bytes.
+/// Canonical decimal, by checked u128 arithmetic on the bytes, whatever the
+/// length (a value past u128 is past u32 too).
 fn decimal_oracle(text: &[u8]) -> Option<u32> {
-    if text.is_empty() || text.len() > 12 || !text.iter().all(u8::is_ascii_digit) {
+    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
     if text.len() > 1 && text[0] == b'0' {
         return None;
     }
-    let value = text
-        .iter()
-        .fold(0u128, |v, &d| v * 10 + u128::from(d - b'0'));
-    (value <= u128::from(u32::MAX)).then_some(value as u32)
+    let value = text.iter().try_fold(0u128, |v, &d| {
+        v.checked_mul(10)?.checked_add(u128::from(d - b'0'))
+    })?;
+    u32::try_from(value).ok()
+}
+
+/// Digit strings of 11 to 120 digits: past u32, u64 and u128, including
+/// values whose low 32 or 64 bits are small (the ones a wrap would accept).
+fn long_digits() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (b'1'..=b'9', proptest::collection::vec(b'0'..=b'9', 10..120)).prop_map(|(first, rest)| [
+            vec![first],
+            rest
+        ]
+        .concat()),
+        (any::<u32>(), 1u32..4).prop_map(|(low, wraps)| {
+            (u128::from(wraps) << 32 | u128::from(low))
+                .to_string()
+                .into_bytes()
+        }),
+        (any::<u32>(), 1u64..1000).prop_map(|(low, wraps)| {
+            (u128::from(wraps) << 64 | u128::from(low))
+                .to_string()
+                .into_bytes()
+        }),
+        (0u32..1000, 0usize..100).prop_map(|(low, zeros)| {
+            // 2^64 + low, then zeros: 20 to 120 digits.
+            let mut text = ((1u128 << 64) + u128::from(low)).to_string().into_bytes();
+            text.extend(std::iter::repeat_n(b'0', zeros));
+            text
+        }),
+    ]
 }
 
 /// What ValidMap must accept, computed in u128 with quadratic overlap checks.
@@ -148,6 +177,8 @@ proptest! {
         proptest::collection::vec(any::<u8>(), 0..14),
         proptest::collection::vec(b'0'..=b'9', 0..14),
         any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+        any::<u128>().prop_map(|n| n.to_string().into_bytes()),
+        long_digits(),
     ]) {
         prop_assert_eq!(parse_u32(&text), decimal_oracle(&text));
         prop_assert_eq!(
