@@ -422,4 +422,279 @@ mod tests {
             assert_eq!(summary.lines, n + 2);
         }
     }
+
+    #[test]
+    fn problem_texts() {
+        let texts = [
+            (LineProblem::FieldCount, "not three ':'-separated fields"),
+            (LineProblem::EmptyOwner, "empty owner field"),
+            (
+                LineProblem::BadStart,
+                "start is not a plain decimal number below 2^32",
+            ),
+            (
+                LineProblem::BadCount,
+                "count is not a plain decimal number below 2^32",
+            ),
+            (LineProblem::ZeroCount, "count is 0"),
+            (LineProblem::PastLimit, "range reaches past 4294967294"),
+            (
+                LineProblem::NisEntry,
+                "NIS '+'/'-' entries are not supported",
+            ),
+            (LineProblem::TooLong, "line too long"),
+        ];
+        for (problem, text) in texts {
+            assert_eq!(problem.describe(), text);
+        }
+    }
+
+    #[test]
+    fn more_line_shapes() {
+        assert_eq!(
+            parse_line(b"-alice:1:2"),
+            Line::Malformed {
+                owner: Some(b"-alice"),
+                problem: LineProblem::NisEntry
+            }
+        );
+        assert_eq!(
+            parse_line(b"::"),
+            Line::Malformed {
+                owner: None,
+                problem: LineProblem::EmptyOwner
+            }
+        );
+        assert_eq!(parse_line(b"\x0b\x0ca:1:1\t\r"), entry("a", 1, 1));
+        assert_eq!(parse_line(b"a:0:4294967295"), entry("a", 0, u32::MAX));
+        assert_eq!(
+            parse_line(b"a:18446744073709551616:5"),
+            Line::Malformed {
+                owner: Some(b"a"),
+                problem: LineProblem::BadStart
+            }
+        );
+        assert_eq!(
+            parse_line(b"a:5:18446744073709551617"),
+            Line::Malformed {
+                owner: Some(b"a"),
+                problem: LineProblem::BadCount
+            }
+        );
+        assert_eq!(trim(b" \t\r\x0b\x0c"), b"");
+        assert_eq!(trim(b" a b "), b"a b");
+        for blank in [b' ', b'\t', b'\r', b'\x0b', b'\x0c'] {
+            assert!(is_blank(blank));
+        }
+        for not in [b'\n', b'a', b'\0', b'#'] {
+            assert!(!is_blank(not));
+        }
+    }
+
+    #[test]
+    fn byte_searches_agree_on_both_sides_of_the_small_text_threshold() {
+        for len in [
+            0,
+            1,
+            SMALL_TEXT - 1,
+            SMALL_TEXT,
+            SMALL_TEXT + 1,
+            3 * SMALL_TEXT,
+        ] {
+            let mut text = vec![b'a'; len];
+            assert_eq!(find_byte(b'\n', &text), None);
+            assert_eq!(rfind_byte(b'\n', &text), None);
+            assert_eq!(count_byte(b'\n', &text), 0);
+            if len >= 3 {
+                text[1] = b'\n';
+                text[len - 2] = b'\n';
+                assert_eq!(find_byte(b'\n', &text), Some(1));
+                assert_eq!(rfind_byte(b'\n', &text), Some(len - 2));
+                assert_eq!(count_byte(b'\n', &text), if len == 3 { 1 } else { 2 });
+            }
+        }
+    }
+
+    /// A reader that replays scripted results and records the length of
+    /// every slice it is handed.
+    struct Script {
+        steps: Vec<io::Result<Vec<u8>>>,
+        asked: Vec<usize>,
+    }
+
+    impl Script {
+        fn new(steps: Vec<io::Result<Vec<u8>>>) -> Script {
+            Script {
+                steps,
+                asked: Vec::new(),
+            }
+        }
+
+        fn of(text: &[u8]) -> Script {
+            Script::new(vec![Ok(text.to_vec())])
+        }
+    }
+
+    impl Read for &mut Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.asked.push(buf.len());
+            assert!(self.asked.len() < 1000, "read loop does not stop");
+            if self.steps.is_empty() {
+                return Ok(0);
+            }
+            match self.steps.remove(0) {
+                Ok(data) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    if n < data.len() {
+                        self.steps.insert(0, Ok(data[n..].to_vec()));
+                    }
+                    Ok(n)
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    fn chunks(reader: &mut Script, hint: Option<u64>) -> io::Result<(Vec<Vec<u8>>, StreamSummary)> {
+        let mut seen = Vec::new();
+        let summary = for_each_chunk_sized(reader, hint, true, |chunk| {
+            seen.push(match chunk {
+                Chunk::Lines { text, .. } => text.to_vec(),
+                Chunk::TooLong => b"<too long>".to_vec(),
+            })
+        })?;
+        Ok((seen, summary))
+    }
+
+    #[test]
+    fn read_errors_end_the_stream_with_the_error() {
+        let mut reader = Script::new(vec![
+            Ok(b"a:1:1\n".to_vec()),
+            Err(io::Error::from_raw_os_error(5)),
+            Ok(b"b:2:2\n".to_vec()),
+        ]);
+        let error = chunks(&mut reader, None).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(5));
+        assert_eq!(reader.asked.len(), 2);
+        let mut reader = Script::new(vec![Err(io::Error::from(io::ErrorKind::InvalidData))]);
+        assert_eq!(
+            chunks(&mut reader, Some(10)).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        // for_each_line passes it on too.
+        let mut reader = Script::new(vec![Err(io::Error::from_raw_os_error(5))]);
+        assert!(for_each_line(&mut reader, |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried() {
+        let interrupted = || Err(io::Error::from(io::ErrorKind::Interrupted));
+        let mut reader = Script::new(vec![
+            interrupted(),
+            Ok(b"a:1:1\n".to_vec()),
+            interrupted(),
+            Ok(b"b:2:2".to_vec()),
+        ]);
+        let (seen, summary) = chunks(&mut reader, None).unwrap();
+        assert_eq!(seen, vec![b"a:1:1\n".to_vec(), b"b:2:2".to_vec()]);
+        assert_eq!(
+            summary,
+            StreamSummary {
+                lines: 2,
+                missing_final_newline: true
+            }
+        );
+        assert_eq!(reader.asked.len(), 5);
+    }
+
+    #[test]
+    fn buffer_is_sized_by_the_hint_and_grows_only_when_filled() {
+        // Empty file: one 64-byte read sees the end.
+        let mut reader = Script::of(b"");
+        let (seen, summary) = chunks(&mut reader, Some(0)).unwrap();
+        assert!(seen.is_empty());
+        assert_eq!(summary, StreamSummary::default());
+        assert_eq!(reader.asked, vec![64]);
+        // A small file: its size plus one, so the read that sees the end
+        // needs no growth.
+        let small = b"alice:100000:65536\n".repeat(10);
+        let mut reader = Script::of(&small);
+        let (seen, summary) = chunks(&mut reader, Some(small.len() as u64)).unwrap();
+        assert_eq!(seen, vec![small.clone()]);
+        assert_eq!(summary.lines, 10);
+        assert_eq!(reader.asked, vec![191, 191]);
+        // Unknown size: 8 KiB.
+        let mut reader = Script::of(&small);
+        chunks(&mut reader, None).unwrap();
+        assert_eq!(reader.asked, vec![8192, 8192]);
+        // Larger than the most read at once: 64 KiB reads, however large.
+        let large = b"u:1:1\n".repeat(30_000);
+        for hint in [Some(large.len() as u64), Some(u64::MAX)] {
+            let mut reader = Script::of(&large);
+            let (seen, summary) = chunks(&mut reader, hint).unwrap();
+            assert_eq!(seen.concat(), large);
+            assert_eq!(summary.lines, 30_000);
+            assert!(reader.asked.iter().all(|&n| n <= READ_BYTES));
+            assert_eq!(reader.asked[0], READ_BYTES);
+            assert_eq!(reader.asked.len(), 4);
+        }
+        // A wrong (too small) hint: reads that fill the buffer double it,
+        // up to READ_BYTES.
+        let mut reader = Script::of(&large);
+        let (seen, _) = chunks(&mut reader, Some(10)).unwrap();
+        assert_eq!(seen.concat(), large);
+        assert_eq!(&reader.asked[..6], &[64, 124, 254, 508, 1022, 2044]);
+        assert!(reader.asked.iter().all(|&n| n <= READ_BYTES));
+        assert!(reader.asked.iter().any(|&n| n > READ_BYTES / 2));
+    }
+
+    #[test]
+    fn a_long_line_grows_the_buffer_to_chunk_bytes_only() {
+        // Short reads keep the buffer at its start size until a line does
+        // not fit; then it doubles up to CHUNK_BYTES, never further.
+        let line = [vec![b'x'; 100_000], b"\n".to_vec()].concat();
+        let steps = line.chunks(1000).map(|c| Ok(c.to_vec())).collect();
+        let mut reader = Script::new(steps);
+        let (seen, summary) = chunks(&mut reader, None).unwrap();
+        assert_eq!(seen, vec![line]);
+        assert_eq!(summary.lines, 1);
+        let max = *reader.asked.iter().max().unwrap();
+        assert!(max <= CHUNK_BYTES);
+        assert!(max > READ_BYTES, "{max}");
+        let steps = b"a:1:1\n"
+            .repeat(3000)
+            .chunks(100)
+            .map(|c| Ok(c.to_vec()))
+            .collect();
+        let mut reader = Script::new(steps);
+        chunks(&mut reader, None).unwrap();
+        assert!(reader.asked.iter().all(|&n| n <= FIRST_CHUNK_BYTES));
+    }
+
+    #[test]
+    fn an_overlong_last_line_without_newline() {
+        let text = vec![b'x'; CHUNK_BYTES + 5];
+        let mut reader = Script::of(&text);
+        let (seen, summary) = chunks(&mut reader, None).unwrap();
+        assert_eq!(seen, vec![b"<too long>".to_vec()]);
+        assert_eq!(
+            summary,
+            StreamSummary {
+                lines: 1,
+                missing_final_newline: true
+            }
+        );
+        // Unnumbered streams report line 0 and count nothing.
+        let mut firsts = Vec::new();
+        let summary = for_each_chunk(&b"a\nb\nc"[..], false, |chunk| {
+            if let Chunk::Lines { first_line, .. } = chunk {
+                firsts.push(first_line);
+            }
+        })
+        .unwrap();
+        assert_eq!(firsts, vec![0, 0]);
+        assert_eq!(summary.lines, 1);
+        assert!(summary.missing_final_newline);
+    }
 }
