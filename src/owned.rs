@@ -469,4 +469,181 @@ alice:600000:1";
             proptest::prop_assert_eq!(got, expected);
         }
     }
+
+    #[test]
+    fn at_most_eight_broken_lines_are_kept_and_they_are_the_first() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        for broken in [7usize, 8, 9, 12] {
+            let mut text = Vec::new();
+            for i in 0..broken {
+                text.extend_from_slice(format!("alice:{i}:0\nalice:{}:1\n", 1000 + i).as_bytes());
+            }
+            let scan = scan_direct(text.as_slice(), &key, true).unwrap();
+            let kept: Vec<usize> = scan.broken.iter().map(|b| b.line).collect();
+            let expected: Vec<usize> = (0..broken.min(MAX_BROKEN_REPORTED))
+                .map(|i| 2 * i + 1)
+                .collect();
+            assert_eq!(kept, expected, "{broken} broken lines");
+            assert!(
+                scan.broken
+                    .iter()
+                    .all(|b| b.problem == LineProblem::ZeroCount)
+            );
+            // Entries are never capped.
+            assert_eq!(scan.entries.len(), broken);
+        }
+        assert_eq!(MAX_BROKEN_REPORTED, 8);
+    }
+
+    #[test]
+    fn names_beginning_with_a_blank_are_rechecked() {
+        // Surrounding blanks are not part of an owner field, so a caller
+        // whose name begins with a blank (useradd refuses such names, an
+        // NSS source may not) owns no line, and "alice" owns " alice:".
+        let text = b"alice:100000:10\n alice:200000:10\n\talice:300000:10\nalice:0:0\n alice:1:x\n";
+        let blank = OwnerKey::new(Some(" alice"), 1001);
+        for numbered in [true, false] {
+            let scan = scan_direct(&text[..], &blank, numbered).unwrap();
+            assert_eq!(scan, OwnedScan::default(), "numbered: {numbered}");
+        }
+        let alice = OwnerKey::new(Some("alice"), 1000);
+        let scan = scan_direct(&text[..], &alice, true).unwrap();
+        assert_eq!(
+            scan.ranges(),
+            vec![r(100_000, 10), r(200_000, 10), r(300_000, 10)]
+        );
+        assert_eq!(
+            scan.broken,
+            vec![
+                BrokenLine {
+                    line: 4,
+                    problem: LineProblem::ZeroCount
+                },
+                BrokenLine {
+                    line: 5,
+                    problem: LineProblem::BadCount
+                }
+            ]
+        );
+        // The same over a large text (the memmem path).
+        let mut large = text.repeat(2000);
+        large.extend_from_slice(b" alice:400000:10\n");
+        assert!(large.len() > SMALL_TEXT);
+        let scan = scan_direct(large.as_slice(), &blank, true).unwrap();
+        assert_eq!(scan, OwnedScan::default());
+        let scan = scan_direct(large.as_slice(), &alice, false).unwrap();
+        assert_eq!(scan.entries.len(), 6001);
+        assert_eq!(scan.broken.len(), MAX_BROKEN_REPORTED);
+    }
+
+    #[test]
+    fn owner_keys() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        assert_eq!(key.uid(), 1000);
+        assert!(key.is_direct(b"alice"));
+        assert!(key.is_direct(b"1000"));
+        assert!(!key.is_direct(b"alic"));
+        assert!(!key.is_direct(b"01000"));
+        assert!(!key.is_direct(b""));
+        // Names that cannot be matched exactly fall back to the UID only.
+        for name in [None, Some(""), Some("a:b"), Some("a\nb"), Some("1000")] {
+            let key = OwnerKey::new(name, 1000);
+            assert_eq!(key.needles(), vec![b"1000:".to_vec()], "{name:?}");
+            assert!(key.is_direct(b"1000"));
+            assert!(!key.is_direct(b"a"));
+            assert!(!key.is_direct(b""));
+        }
+        assert_eq!(
+            OwnerKey::new(Some("bob"), 7).needles(),
+            vec![b"bob:".to_vec(), b"7:".to_vec()]
+        );
+    }
+
+    #[test]
+    fn ranges_in_line_order() {
+        let scan = OwnedScan {
+            entries: vec![
+                OwnedEntry {
+                    range: r(5, 1),
+                    line: 1,
+                    matched: OwnerMatch::Direct,
+                },
+                OwnedEntry {
+                    range: r(1, 2),
+                    line: 2,
+                    matched: OwnerMatch::Alias,
+                },
+            ],
+            broken: Vec::new(),
+        };
+        assert_eq!(scan.ranges(), vec![r(5, 1), r(1, 2)]);
+        assert!(OwnedScan::default().ranges().is_empty());
+    }
+
+    #[test]
+    fn line_starts() {
+        assert_eq!(line_start(b"alice:", 0), Some(0));
+        assert_eq!(line_start(b"  alice:", 2), Some(0));
+        assert_eq!(line_start(b"x\n \talice:", 4), Some(2));
+        assert_eq!(line_start(b"malice:", 1), None);
+        assert_eq!(line_start(b"x alice:", 2), None);
+        assert_eq!(line_start(b"#alice:", 1), None);
+    }
+
+    /// A file of `text` under the temporary directory, removed on drop.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, text: &[u8]) -> TempFile {
+            let path =
+                std::env::temp_dir().join(format!("newidmap-owned-{}-{name}", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn scan_direct_file_reads_real_files_of_every_size() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        let mut large = Vec::new();
+        for i in 0..20_000u32 {
+            let owner = if i % 5 == 0 { "alice" } else { "bob" };
+            large.extend_from_slice(format!("{owner}:{}:3\n", i * 3).as_bytes());
+        }
+        large.extend_from_slice(b"1000:4000000:7");
+        assert!(large.len() > crate::subid::READ_BYTES);
+        let cases: [(&str, &[u8], usize); 4] = [
+            ("empty", b"", 0),
+            ("small", b"bob:1:1\nalice:100000:65536\n", 1),
+            ("nonl", b"alice:5:5", 1),
+            ("large", &large, 4001),
+        ];
+        for (name, text, entries) in cases {
+            let temp = TempFile::new(name, text);
+            let file = File::open(&temp.0).unwrap();
+            let size = file.metadata().unwrap().len();
+            let scan = scan_direct_file(&file, size, &key).unwrap();
+            assert_eq!(scan.entries.len(), entries, "{name}");
+            assert!(scan.entries.iter().all(|e| e.line == 0));
+            assert_eq!(scan, scan_direct(text, &key, false).unwrap(), "{name}");
+            // A stale size (the file grew or shrank since fstat) changes nothing.
+            for stale in [0, 1, size / 2, size * 2 + 100] {
+                let file = File::open(&temp.0).unwrap();
+                assert_eq!(
+                    scan_direct_file(&file, stale, &key).unwrap(),
+                    scan,
+                    "{name}"
+                );
+            }
+        }
+        let last = TempFile::new("last", &large);
+        let scan = scan_direct_file(&File::open(&last.0).unwrap(), large.len() as u64, &key);
+        assert_eq!(scan.unwrap().ranges().last(), Some(&r(4_000_000, 7)));
+    }
 }
