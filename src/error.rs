@@ -583,3 +583,200 @@ fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {
     };
     vec![summary, hint]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{Side, Triplet};
+    use crate::owned::OwnerMatch;
+    use crate::subid::LineProblem;
+
+    fn r(start: u32, count: u32) -> IdRange {
+        IdRange::new(start, count).unwrap()
+    }
+
+    fn t(inner: u32, outer: u32, count: u32) -> Triplet {
+        Triplet {
+            inner,
+            outer,
+            count,
+        }
+    }
+
+    fn entry(range: IdRange, line: usize) -> OwnedEntry {
+        OwnedEntry {
+            range,
+            line,
+            matched: OwnerMatch::Direct,
+        }
+    }
+
+    /// A refusal of triplet 2 `1 200000 10`, with nothing owned.
+    fn report(uncovered: Vec<IdRange>) -> RefusalReport {
+        RefusalReport {
+            refusal: Refusal {
+                index: 1,
+                triplet: t(1, 200_000, 10),
+                uncovered,
+            },
+            user: "alice".into(),
+            owned: Vec::new(),
+            broken: Vec::new(),
+            module_ranges: Vec::new(),
+            unavailable_modules: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    fn lines(kind: IdKind, report: RefusalReport) -> Vec<String> {
+        Failure::Refused(Box::new(report)).lines(kind)
+    }
+
+    #[test]
+    fn refusal_with_nothing_owned_names_the_fix() {
+        assert_eq!(
+            lines(IdKind::Uid, report(vec![r(200_000, 10)])),
+            vec![
+                "uid range [1-11) -> [200000-200010) not allowed (triplet 2 \"1 200000 10\")",
+                "alice has no subordinate UIDs in /etc/subuid",
+                "an administrator can add some with: usermod --add-subuids 100000-165535 alice (or: subid add alice)",
+            ]
+        );
+        let gid = lines(IdKind::Gid, report(vec![r(200_000, 10)]));
+        assert_eq!(
+            gid[0],
+            "gid range [1-11) -> [200000-200010) not allowed (triplet 2 \"1 200000 10\")"
+        );
+        assert_eq!(gid[1], "alice has no subordinate GIDs in /etc/subgid");
+        assert!(gid[2].contains("usermod --add-subgids 100000-165535 alice"));
+    }
+
+    #[test]
+    fn refusal_with_modules_names_the_sources() {
+        let mut only_sss = report(vec![r(200_000, 10)]);
+        only_sss.sources = vec!["libsubid_sss.so".into()];
+        assert_eq!(
+            lines(IdKind::Uid, only_sss)[1..],
+            [
+                "alice has no subordinate UIDs in libsubid_sss.so",
+                "subordinate UIDs come from libsubid_sss.so: they are assigned in that identity service (e.g. FreeIPA), not here",
+            ]
+        );
+        let mut both = report(vec![r(200_000, 10)]);
+        both.sources = vec!["/etc/subuid".into(), "libsubid_sss.so".into()];
+        both.unavailable_modules = vec!["libsubid_sss.so".into()];
+        let text = lines(IdKind::Uid, both);
+        assert_eq!(
+            text[1],
+            "alice has no subordinate UIDs in /etc/subuid or libsubid_sss.so"
+        );
+        assert!(text[2].starts_with("an administrator can add some with: usermod"));
+        assert_eq!(
+            text[3],
+            "note: the subid module libsubid_sss.so was unavailable, so its ranges were not consulted (see the warning above)"
+        );
+        assert_eq!(text.len(), 4);
+    }
+
+    #[test]
+    fn refusal_lists_what_is_owned_and_the_gaps() {
+        let mut partly = report(vec![r(200_000, 5)]);
+        partly.owned = vec![entry(r(200_005, 100), 3), entry(r(7, 1), 9)];
+        partly.broken = vec![BrokenLine {
+            line: 4,
+            problem: LineProblem::ZeroCount,
+        }];
+        assert_eq!(
+            lines(IdKind::Uid, partly)[1..],
+            [
+                "subordinate UIDs of alice: [200005-200105) (100 IDs) line 3, [7-8) (1 ID) line 9",
+                "not covered: [200000-200005)",
+                "note: /etc/subuid line 4 names alice but grants nothing: count is 0",
+            ]
+        );
+        let mut none = report(vec![r(200_000, 10)]);
+        none.owned = vec![entry(r(100_000, 65_536), 2)];
+        none.module_ranges = vec![("libsubid_sss.so".into(), r(300_000, 2))];
+        none.sources = vec!["/etc/subuid".into(), "libsubid_sss.so".into()];
+        assert_eq!(
+            lines(IdKind::Gid, none)[1..],
+            [
+                "subordinate GIDs of alice: [100000-165536) (65536 IDs) /etc/subgid line 2, [300000-300002) (2 IDs) from libsubid_sss.so",
+                "none of [200000-200010) is among them",
+            ]
+        );
+    }
+
+    #[test]
+    fn refusal_shows_six_ranges_and_four_gaps() {
+        let mut many = report((0..6).map(|i| r(200_000 + 2 * i, 1)).collect());
+        many.owned = (0..7)
+            .map(|i| entry(r(10 * i, 1), i as usize + 1))
+            .collect();
+        many.module_ranges = vec![("libsubid_x.so".into(), r(500, 1))];
+        let text = lines(IdKind::Uid, many);
+        assert_eq!(
+            text[1],
+            "subordinate UIDs of alice: [0-1) (1 ID) line 1, [10-11) (1 ID) line 2, [20-21) (1 ID) line 3, [30-31) (1 ID) line 4, [40-41) (1 ID) line 5, [50-51) (1 ID) line 6 and 2 more"
+        );
+        assert_eq!(
+            text[2],
+            "not covered: [200000-200001), [200002-200003), [200004-200005), [200006-200007)"
+        );
+        // Five owned and two module ranges: one module range shown.
+        let mut mixed = report(vec![r(200_000, 10)]);
+        mixed.owned = (0..5).map(|i| entry(r(10 * i, 1), 1)).collect();
+        mixed.module_ranges = vec![
+            ("libsubid_a.so".into(), r(500, 1)),
+            ("libsubid_b.so".into(), r(600, 1)),
+        ];
+        let text = lines(IdKind::Uid, mixed);
+        assert!(
+            text[1].ends_with(", [500-501) (1 ID) from libsubid_a.so and 1 more"),
+            "{}",
+            text[1]
+        );
+        assert!(!text[1].contains("libsubid_b.so"));
+    }
+
+    #[test]
+    fn usage_and_map_texts() {
+        let usage = Failure::Usage(UsageError::BadNumber {
+            triplet: 0,
+            field: crate::request::Field::Count,
+            text: b"0x10".to_vec(),
+        })
+        .lines(IdKind::Uid);
+        assert_eq!(
+            usage,
+            vec![
+                "bad count \"0x10\" in triplet 1: expected a plain decimal number from 0 to 4294967295",
+                "usage: newuidmap [--dry-run] <pid|fd:N|-> <inner> <outer> <count> [<inner> <outer> <count>]...",
+            ]
+        );
+        let map = Failure::Map(MapError::Overlap {
+            side: Side::Outer,
+            first: (0, t(0, 100, 10)),
+            second: (2, t(20, 105, 1)),
+        })
+        .lines(IdKind::Gid);
+        assert_eq!(
+            map,
+            vec![
+                "triplets 1 \"0 100 10\" and 3 \"20 105 1\" have overlapping outer ranges; each ID may be mapped once"
+            ]
+        );
+        let past = Failure::Map(MapError::PastLimit {
+            index: 0,
+            triplet: t(4_294_967_290, 0, 6),
+            side: Side::Inner,
+        })
+        .lines(IdKind::Uid);
+        assert_eq!(
+            past,
+            vec![
+                "triplet 1 \"4294967290 0 6\": the inner range reaches past 4294967294, the largest mappable ID"
+            ]
+        );
+    }
+}

@@ -324,4 +324,92 @@ mod tests {
         assert!(ValidMap::new(vec![t(0, 0, 1)]).unwrap().maps_outer_zero());
         assert!(!ValidMap::new(vec![t(0, 1, 1)]).unwrap().maps_outer_zero());
     }
+
+    #[test]
+    fn texts_for_messages() {
+        let range = IdRange::new(100_000, 65_536).unwrap();
+        assert_eq!(range.display(), "[100000-165536)");
+        assert_eq!(
+            IdRange::new(0, u32::MAX).unwrap().display(),
+            "[0-4294967295)"
+        );
+        assert_eq!(IdRange::new(7, 1).unwrap().display(), "[7-8)");
+        assert_eq!(
+            (range.start(), range.count(), range.end()),
+            (100_000, 65_536, 165_536)
+        );
+        assert_eq!(t(0, 1000, 1).display(), "0 1000 1");
+        assert_eq!(t(4_294_967_294, 1, 2).display(), "4294967294 1 2");
+        assert_eq!(Side::Inner.word(), "inner");
+        assert_eq!(Side::Outer.word(), "outer");
+    }
+
+    #[test]
+    fn ranges_and_lengths() {
+        let a = IdRange::new(10, 5).unwrap();
+        assert!(a.overlaps(IdRange::new(14, 1).unwrap()));
+        assert!(a.overlaps(IdRange::new(0, 11).unwrap()));
+        assert!(!a.overlaps(IdRange::new(15, 1).unwrap()));
+        assert!(!a.overlaps(IdRange::new(0, 10).unwrap()));
+        assert_eq!(IdRange::new(4_294_967_294, 1).unwrap().end(), 4_294_967_295);
+        assert_eq!(t(0, 1000, 1).rendered_len(), "0 1000 1\n".len());
+        assert_eq!(t(1, 100_000, 65_536).rendered_len(), 15);
+        assert_eq!(t(5, 4_294_967_290, 3).inner_range(), IdRange::new(5, 3));
+        assert_eq!(
+            t(5, 4_294_967_290, 3).outer_range(),
+            IdRange::new(4_294_967_290, 3)
+        );
+        assert_eq!(t(5, 4_294_967_293, 3).outer_range(), None);
+        let map = ValidMap::new(vec![t(0, 1000, 1), t(1, 100_000, 65_536)]).unwrap();
+        assert_eq!(map.triplets(), &[t(0, 1000, 1), t(1, 100_000, 65_536)]);
+        assert!(matches!(
+            ValidMap::new(vec![t(4_294_967_290, 5, 6)]),
+            Err(MapError::PastLimit {
+                side: Side::Inner,
+                ..
+            })
+        ));
+        assert!(matches!(
+            ValidMap::new(vec![t(5, 4_294_967_290, 6)]),
+            Err(MapError::PastLimit {
+                side: Side::Outer,
+                ..
+            })
+        ));
+        // Exactly 4095 bytes pass, 4096 do not.
+        let exact: Vec<_> = (0..170)
+            .map(|i| t(1_000_000_000 + i * 10, 2_000_000_000 + i * 10, 5))
+            .collect();
+        let bytes: usize = exact.iter().map(|x| x.rendered_len()).sum();
+        assert_eq!(bytes, 4080);
+        let mut exact = exact;
+        exact.push(t(1, 3_000_000_000, 1));
+        assert_eq!(exact.last().unwrap().rendered_len(), 15);
+        assert_eq!(
+            ValidMap::new(exact.clone()).map(|m| m.render().len()),
+            Ok(4095)
+        );
+        exact.pop();
+        exact.push(t(1, 3_000_000_000, 12));
+        assert_eq!(
+            ValidMap::new(exact),
+            Err(MapError::TooManyBytes { bytes: 4096 })
+        );
+    }
+
+    #[test]
+    fn overlap_reports_the_earlier_triplet_first() {
+        // Sorted order differs from command-line order.
+        assert_eq!(
+            ValidMap::new(vec![t(0, 50, 10), t(100, 10, 5), t(200, 45, 10)]),
+            Err(MapError::Overlap {
+                side: Side::Outer,
+                first: (0, t(0, 50, 10)),
+                second: (2, t(200, 45, 10)),
+            })
+        );
+        // Touching at the very end is not an overlap; one more is.
+        assert!(ValidMap::new(vec![t(0, 4_294_967_284, 10), t(10, 4_294_967_294, 1)]).is_ok());
+        assert!(ValidMap::new(vec![t(0, 4_294_967_285, 10), t(10, 4_294_967_294, 1)]).is_err());
+    }
 }
