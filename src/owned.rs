@@ -471,6 +471,29 @@ alice:600000:1";
     }
 
     #[test]
+    fn numeric_owners_are_uids_never_names() {
+        // A passwd user literally named "1001" with the caller's UID does not
+        // make the line "1001:..." (UID 1001's) the caller's.
+        let key = OwnerKey::new(Some("alice"), 1000);
+        let dir = TableDirectory::from_passwd(
+            b"alice:x:1000:1000::/:/bin/sh\n1001:x:1000:1000::/:/bin/sh\nalias:x:1000:1000::/:/bin/sh\n",
+        );
+        let text = b"1001:500000:10\nalias:600000:10\nalice:700000:10\n1000:800000:10\n";
+        let found = scan_aliases(&text[..], &key, &[r(0, 1_000_000)], &dir).unwrap();
+        assert_eq!(
+            found,
+            vec![OwnedEntry {
+                range: r(600_000, 10),
+                line: 2,
+                matched: OwnerMatch::Alias
+            }]
+        );
+        // Direct entries are never reported again as aliases.
+        let found = scan_aliases(&text[..], &key, &[r(700_000, 200_000)], &dir).unwrap();
+        assert!(found.is_empty());
+    }
+
+    #[test]
     fn at_most_eight_broken_lines_are_kept_and_they_are_the_first() {
         let key = OwnerKey::new(Some("alice"), 1000);
         for broken in [7usize, 8, 9, 12] {
