@@ -624,6 +624,7 @@ mod tests {
             broken: Vec::new(),
             module_ranges: Vec::new(),
             unavailable_modules: Vec::new(),
+            service_unreachable: false,
             sources: Vec::new(),
         }
     }
@@ -639,7 +640,7 @@ mod tests {
             vec![
                 "uid range [1-11) -> [200000-200010) not allowed (triplet 2 \"1 200000 10\")",
                 "alice has no subordinate UIDs in /etc/subuid",
-                "an administrator can add some with: usermod --add-subuids 100000-165535 alice (or: subid add alice)",
+                "an administrator can add a free block with: subid add alice",
             ]
         );
         let gid = lines(IdKind::Gid, report(vec![r(200_000, 10)]));
@@ -648,7 +649,14 @@ mod tests {
             "gid range [1-11) -> [200000-200010) not allowed (triplet 2 \"1 200000 10\")"
         );
         assert_eq!(gid[1], "alice has no subordinate GIDs in /etc/subgid");
-        assert!(gid[2].contains("usermod --add-subgids 100000-165535 alice"));
+        // A name that would not paste safely into a shell is not printed
+        // as a command.
+        let mut odd = report(vec![r(200_000, 10)]);
+        odd.user = "a b;c".into();
+        assert_eq!(
+            lines(IdKind::Uid, odd)[2],
+            "an administrator can add a free block with subid add and your login name"
+        );
     }
 
     #[test]
@@ -662,20 +670,44 @@ mod tests {
                 "subordinate UIDs come from libsubid_sss.so: they are assigned in that identity service (e.g. FreeIPA), not here",
             ]
         );
+        // A module that could not answer is not said to hold nothing.
         let mut both = report(vec![r(200_000, 10)]);
         both.sources = vec!["/etc/subuid".into(), "libsubid_sss.so".into()];
         both.unavailable_modules = vec!["libsubid_sss.so".into()];
         let text = lines(IdKind::Uid, both);
+        assert_eq!(text[1], "alice has no subordinate UIDs in /etc/subuid");
         assert_eq!(
-            text[1],
-            "alice has no subordinate UIDs in /etc/subuid or libsubid_sss.so"
+            text[2],
+            "an administrator can add a free block with: subid add alice"
         );
-        assert!(text[2].starts_with("an administrator can add some with: usermod"));
         assert_eq!(
             text[3],
             "note: the subid module libsubid_sss.so was unavailable, so its ranges were not consulted (see the warning above)"
         );
         assert_eq!(text.len(), 4);
+        // Nothing could be consulted at all.
+        for (unreachable, hint) in [
+            (
+                true,
+                "retry once the identity service answers again (for SSSD: systemctl status sssd)",
+            ),
+            (
+                false,
+                "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf",
+            ),
+        ] {
+            let mut none = report(vec![r(200_000, 10)]);
+            none.sources = vec!["libsubid_sss.so".into()];
+            none.unavailable_modules = vec!["libsubid_sss.so".into()];
+            none.service_unreachable = unreachable;
+            assert_eq!(
+                lines(IdKind::Uid, none)[1..],
+                [
+                    "alice's subordinate UIDs could not be looked up: libsubid_sss.so could not be consulted (see the warning above)",
+                    hint,
+                ]
+            );
+        }
     }
 
     #[test]
