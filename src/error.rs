@@ -625,6 +625,7 @@ mod tests {
             module_ranges: Vec::new(),
             unavailable_modules: Vec::new(),
             service_unreachable: false,
+            near_misses: Vec::new(),
             sources: Vec::new(),
         }
     }
@@ -721,8 +722,8 @@ mod tests {
         assert_eq!(
             lines(IdKind::Uid, partly)[1..],
             [
-                "subordinate UIDs of alice: [200005-200105) (100 IDs) line 3, [7-8) (1 ID) line 9",
-                "not covered: [200000-200005)",
+                "subordinate UIDs of alice: 200005-200104 (100 IDs) line 3, 7 (1 ID) line 9",
+                "not covered: 200000-200004 (5 IDs)",
                 "note: /etc/subuid line 4 names alice but grants nothing: count is 0",
             ]
         );
@@ -733,8 +734,8 @@ mod tests {
         assert_eq!(
             lines(IdKind::Gid, none)[1..],
             [
-                "subordinate GIDs of alice: [100000-165536) (65536 IDs) /etc/subgid line 2, [300000-300002) (2 IDs) from libsubid_sss.so",
-                "none of [200000-200010) is among them",
+                "subordinate GIDs of alice: 100000-165535 (65536 IDs) /etc/subgid line 2, 300000-300001 (2 IDs) from libsubid_sss.so",
+                "none of 200000-200009 (10 IDs) is among them",
             ]
         );
     }
@@ -749,11 +750,11 @@ mod tests {
         let text = lines(IdKind::Uid, many);
         assert_eq!(
             text[1],
-            "subordinate UIDs of alice: [0-1) (1 ID) line 1, [10-11) (1 ID) line 2, [20-21) (1 ID) line 3, [30-31) (1 ID) line 4, [40-41) (1 ID) line 5, [50-51) (1 ID) line 6 and 2 more"
+            "subordinate UIDs of alice: 0 (1 ID) line 1, 10 (1 ID) line 2, 20 (1 ID) line 3, 30 (1 ID) line 4, 40 (1 ID) line 5, 50 (1 ID) line 6 and 2 more"
         );
         assert_eq!(
             text[2],
-            "not covered: [200000-200001), [200002-200003), [200004-200005), [200006-200007)"
+            "not covered: 200000 (1 ID), 200002 (1 ID), 200004 (1 ID), 200006 (1 ID)"
         );
         // Five owned and two module ranges: one module range shown.
         let mut mixed = report(vec![r(200_000, 10)]);
@@ -764,7 +765,7 @@ mod tests {
         ];
         let text = lines(IdKind::Uid, mixed);
         assert!(
-            text[1].ends_with(", [500-501) (1 ID) from libsubid_a.so and 1 more"),
+            text[1].ends_with(", 500 (1 ID) from libsubid_a.so and 1 more"),
             "{}",
             text[1]
         );

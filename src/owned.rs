@@ -598,6 +598,7 @@ alice:600000:1";
                 },
             ],
             broken: Vec::new(),
+            near_misses: Vec::new(),
         };
         assert_eq!(scan.ranges(), vec![r(5, 1), r(1, 2)]);
         assert!(OwnedScan::default().ranges().is_empty());
