@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 /*
  * newidmap benchmark driver. Built by bench/run.sh with `cc -O2 -static`
  * (static and small on purpose: see "ru_maxrss" below) and run as the

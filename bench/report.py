@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 """Turns bench/driver.c's TSV output into the markdown report (see run.sh)."""
 import argparse
 import datetime

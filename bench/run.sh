@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Benchmark of newuidmap/newgidmap (issue 8): ours vs shadow's vs a setuid floor.
 #
 #   sudo bench/run.sh [--quick] [--out FILE] [--rev REV | --ours DIR]
@@ -103,7 +104,7 @@ while (($#)); do
         --out) OUT=$2; shift ;;
         --rev) REV=$2; shift ;;
         --ours) OURS_DIR=$(cd "$2" && pwd); shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 2' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Runs each fuzz target for SECONDS (default 60) on stable Rust.
 #
 #   fuzz/run.sh SECONDS [TARGET...]      (targets: argv subid; default both)

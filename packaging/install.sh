@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Build (release) and install newuidmap and newgidmap from source.
 # Run packaging/install.sh --help for the options.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The whole test suite, from a fresh Debian machine: installs what the tests
 # need (as root, with apt-get), then runs the formatting and lint gates and
 # `cargo test`. Run it as root so the end-to-end tests run; without root they

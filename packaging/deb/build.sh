@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Build the Debian package from a staged tree with dpkg-deb (no debhelper,
 # no cargo-deb: nothing to compile beyond the project itself).
 #
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
     --binaries) bindir="${2:?--binaries needs a directory}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --fast) compress=(-Zgzip -z1); shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument: $1" >&2; exit 1 ;;
   esac
 done
@@ -76,21 +77,38 @@ if [ -e "$root/usr/bin/getsubids" ] && [ -e "$root/usr/share/man/man8/subid.8.gz
   ln -s ../man8/subid.8.gz "$root/usr/share/man/man1/getsubids.1.gz"
 fi
 
-# copyright (machine-readable, DEP-5) and a Debian changelog entry.
+# copyright (machine-readable, DEP-5). Cargo.toml's SPDX expression in
+# DEP-5 spelling ("OR" becomes "or"); the MIT text in full, Apache-2.0 by
+# reference to common-licenses (as Debian policy 12.5 asks).
+[ -n "$license" ] || { echo "build.sh: Cargo.toml declares no license" >&2; exit 1; }
+# The Rust crates linked into the binaries (normal dependencies only: build
+# and dev dependencies are not shipped), with their licences as declared.
+crates=$(cargo tree --locked --offline -e normal --prefix none --format '{p}: {l}' 2>/dev/null \
+  | sed -e 's/ (.*)//' -e 's/^\([^ ]*\) v/\1 /' | grep -v '^newidmap ' | LC_ALL=C sort -u || true)
 {
   echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
   echo "Upstream-Name: newidmap"
   [ -n "$repository" ] && echo "Source: $repository"
   echo
   echo "Files: *"
-  echo "Copyright: $(date -u -d "@$SOURCE_DATE_EPOCH" +%Y) newidmap contributors"
-  echo "License: ${license:-LicenseRef-unspecified}"
-  if [ -z "$license" ]; then
-    echo " The upstream project has not declared a licence yet (Cargo.toml has no"
-    echo " license field). Do not redistribute this package until it does."
-  else
-    echo " See the licence texts shipped with the upstream source."
+  echo "Copyright: The newidmap developers"
+  echo "License: ${license// OR / or }"
+  if [ -n "$crates" ]; then
+    echo "Comment: The binaries also contain, linked statically, the Rust standard"
+    echo " library (MIT or Apache-2.0) and these crates (name version: licence):"
+    printf '%s\n' "$crates" | sed 's/^/ /'
   fi
+  echo
+  echo "License: Apache-2.0"
+  echo " Licensed under the Apache License, Version 2.0 (the \"License\"); you may"
+  echo " not use this file except in compliance with the License."
+  echo " ."
+  echo " On Debian systems, the complete text of the Apache License, Version 2.0"
+  echo " can be found in \"/usr/share/common-licenses/Apache-2.0\"."
+  echo
+  echo "License: MIT"
+  # LICENSE-MIT from its permission notice on, blank lines as DEP-5's " .".
+  sed -n '/^Permission is hereby granted/,$p' LICENSE-MIT | sed -e 's/^$/./' -e 's/^/ /'
 } >"$root/usr/share/doc/newidmap/copyright"
 date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
 cat >"$stage/changelog.Debian" <<EOF

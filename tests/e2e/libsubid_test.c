@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 /* A libsubid NSS module for the end-to-end tests (issue 5), with shadow's
  * ABI: the four shadow_subid_* symbols. Its answers come from the fixed file
  * /etc/subid-test-ranges (inside a case, the fixture overlay):

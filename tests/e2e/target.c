@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 /* A target process for the end-to-end tests.
  *
  *   target [--plain] [--nested] [--nondumpable] [--threaded] [--zombie] READY_FILE
