@@ -8,6 +8,8 @@
 //! (src/policy.rs already checks the decision against brute force and the
 //! coverage arithmetic against u128; src/owned.rs checks the substring scan
 //! against a line-by-line parse on one large file.)
+// Test code: a failed unwrap, expect or panic is a failed test (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

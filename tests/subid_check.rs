@@ -1,5 +1,7 @@
 //! `subid check`: every fixture scenario byte for byte, JSON, and the
 //! million-line file.
+// Test code: a failed unwrap, expect or panic is a failed test (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

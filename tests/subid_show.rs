@@ -1,4 +1,6 @@
 //! `subid show` / `getsubids`: byte-for-byte against shadow's getsubids.
+// Test code: a failed unwrap, expect or panic is a failed test (see clippy.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
