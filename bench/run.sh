@@ -132,7 +132,8 @@ elif [[ -n $REV ]]; then
 else
     ours_version=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
     echo "building ours (cargo build --release)..." >&2
-    (cd "$REPO" && cargo build --release --quiet --bin newuidmap --bin newgidmap)
+    # The flags packaging/deb/build.sh uses, so target/release is shared.
+    (cd "$REPO" && source packaging/release-env.sh && cargo build --release --quiet --bin newuidmap --bin newgidmap)
     OURS_DIR=$REPO/target/release
 fi
 if findmnt -no OPTIONS -T "$WORK" | grep -qw nosuid; then

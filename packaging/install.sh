@@ -113,6 +113,8 @@ if [ -z "$built" ]; then
     exit 1
   fi
   echo "building newuidmap, newgidmap and subid (cargo build --release; a few minutes the first time) ..."
+  # shellcheck source=packaging/release-env.sh
+  source packaging/release-env.sh
   cargo build --release --locked --quiet
   built=target/release
 fi

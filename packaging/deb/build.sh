@@ -27,6 +27,8 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -z "$bindir" ]; then
+  # shellcheck source=packaging/release-env.sh
+  source packaging/release-env.sh
   cargo build --release --locked --quiet
   bindir="$repo/target/release"
 fi
