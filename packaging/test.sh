@@ -4,6 +4,16 @@
 # need (as root, with apt-get), then runs the formatting and lint gates and
 # `cargo test`. Run it as root so the end-to-end tests run; without root they
 # skip with a visible message (under CI=true they fail instead).
+#
+# Gates, in order, with their cost measured on the 2-core CI machine
+# (CONTRIBUTING.md keeps the table): rustfmt; clippy (mandatory under
+# CI=true, installed with rustup when missing); cargo-deny (bans, licences,
+# sources offline; advisories when the RustSec database can be fetched;
+# installed with `cargo install --locked cargo-deny` when missing); the
+# .deb; cargo test; a fuzz smoke run (5 s per target, so the fuzz targets
+# keep building); packaging/repro.sh (two clean release builds and two .deb
+# builds compared byte for byte). NEWIDMAP_SKIP_REPRO=1 skips the last one
+# outside CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +21,9 @@ cd "$(dirname "$0")/.."
 # proof), setpriv/unshare (util-linux), a C compiler for the test target and
 # test NSS module, python3 (pidfd and syslog listener), shadow's uidmap
 # package (getsubids and the reference helpers), dpkg-dev/lintian and rpm
-# (rpmbuild) for the packages, and the real clients.
-packages=(libcap2-bin strace util-linux gcc libc6-dev python3 uidmap man-db groff-base dpkg-dev lintian rpm)
+# (rpmbuild) for the packages, g++ for libFuzzer (the fuzz smoke run), git
+# (packaging/repro.sh clones the tree), and the real clients.
+packages=(libcap2-bin strace util-linux gcc g++ git libc6-dev python3 uidmap man-db groff-base dpkg-dev lintian rpm)
 clients=(podman rootlesskit lxc buildah)
 # The real central-subid stack of tests/e2e_sssd.rs: sssd's ipa provider and
 # libsubid_sss.so, an OpenLDAP server, an MIT KDC and SASL/GSSAPI. Their
@@ -98,12 +109,53 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   fi
 fi
 
+ci=${CI:-}
+# A gate that cannot run is a failure under CI=true and a visible skip else.
+missing_gate() {
+  if [ "$ci" = true ]; then
+    echo "test.sh: $1 (CI=true: failing)" >&2
+    exit 1
+  fi
+  echo "test.sh: $1; SKIPPED" >&2
+}
+
 cargo fmt --all -- --check
+
+if ! cargo clippy --version >/dev/null 2>&1 && command -v rustup >/dev/null; then
+  echo "test.sh: installing clippy (rustup component add clippy)"
+  rustup component add clippy >/dev/null 2>&1 || true
+fi
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --all-targets --locked -- -D warnings
+else
+  missing_gate "cargo clippy is not available and rustup could not add it"
+fi
+
+# Supply chain (deny.toml). bans, licenses and sources need only Cargo.lock
+# and the local registry; advisories needs the RustSec database from the
+# network, so it runs whenever that can be fetched and says so when not
+# (the network is not the tree's fault; the other three always run).
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "test.sh: installing cargo-deny (cargo install --locked cargo-deny; several minutes)"
+  cargo install --locked --quiet cargo-deny
+fi
+cargo deny --locked check bans licenses sources
+if cargo deny fetch db >/dev/null 2>&1; then
+  cargo deny --locked check --disable-fetch advisories
+else
+  echo "test.sh: could not fetch the RustSec advisory database; advisories NOT checked" >&2
 fi
 # The Debian package (release build): tests/e2e_packaging.rs installs this
 # very file with dpkg in a private mount namespace.
 NEWIDMAP_DEB=$(bash packaging/deb/build.sh | tail -n1)
 export NEWIDMAP_DEB
 cargo test --locked --all-targets
+
+# The fuzz targets keep building and survive a few seconds each.
+bash fuzz/run.sh 5
+
+if [ "${NEWIDMAP_SKIP_REPRO:-}" = 1 ] && [ "$ci" != true ]; then
+  echo "test.sh: NEWIDMAP_SKIP_REPRO=1: reproducibility check SKIPPED" >&2
+else
+  bash packaging/repro.sh
+fi
