@@ -139,9 +139,9 @@ if ! cargo deny --version >/dev/null 2>&1; then
   echo "test.sh: installing cargo-deny (cargo install --locked cargo-deny; several minutes)"
   cargo install --locked --quiet cargo-deny
 fi
-cargo deny --locked check bans licenses sources
+cargo deny --frozen check bans licenses sources
 if cargo deny fetch db >/dev/null 2>&1; then
-  cargo deny --locked check --disable-fetch advisories
+  cargo deny --frozen check advisories
 else
   echo "test.sh: could not fetch the RustSec advisory database; advisories NOT checked" >&2
 fi
