@@ -87,13 +87,17 @@ fi
 # and dev dependencies are not shipped), with their licences as declared.
 crates=$(cargo tree --locked --offline -e normal --prefix none --format '{p}: {l}' 2>/dev/null \
   | sed -e 's/ (.*)//' -e 's/^\([^ ]*\) v/\1 /' | grep -v '^newidmap ' | LC_ALL=C sort -u || true)
+# Years of authorship: from the first release (2026) to the commit's year
+# (SOURCE_DATE_EPOCH, so the file stays reproducible). lintian wants a year.
+years=2026 last=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y)
+[ "$last" -gt "$years" ] && years="$years-$last"
 {
   echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
   echo "Upstream-Name: newidmap"
   [ -n "$repository" ] && echo "Source: $repository"
   echo
   echo "Files: *"
-  echo "Copyright: The newidmap developers"
+  echo "Copyright: $years The newidmap developers"
   echo "License: ${license// OR / or }"
   if [ -n "$crates" ]; then
     echo "Comment: The binaries also contain, linked statically, the Rust standard"
