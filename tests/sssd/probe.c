@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 /* Asks libsubid_sss.so directly, through shadow's module ABI, what
  * tests/e2e_sssd.rs relies on about SSSD's module (issue 12's facts):
  *

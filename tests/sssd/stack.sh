@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # A FreeIPA-shaped identity stack from Debian's own packages, for
 # tests/e2e_sssd.rs: an MIT KDC, OpenLDAP's slapd holding FreeIPA-style
 # users and subordinate-ID entries (schema: tests/sssd/subid.schema) and
