@@ -145,12 +145,6 @@ if cargo deny fetch db >/dev/null 2>&1; then
 else
   echo "test.sh: could not fetch the RustSec advisory database; advisories NOT checked" >&2
 fi
-# The Debian package (release build): tests/e2e_packaging.rs installs this
-# very file with dpkg in a private mount namespace.
-NEWIDMAP_DEB=$(bash packaging/deb/build.sh | tail -n1)
-export NEWIDMAP_DEB
-cargo test --locked --all-targets
-
 # The fuzz targets keep building and survive a few seconds each.
 bash fuzz/run.sh 5
 
@@ -159,3 +153,10 @@ if [ "${NEWIDMAP_SKIP_REPRO:-}" = 1 ] && [ "$ci" != true ]; then
 else
   bash packaging/repro.sh
 fi
+
+# The Debian package (release build): tests/e2e_packaging.rs installs this
+# very file with dpkg in a private mount namespace.
+NEWIDMAP_DEB=$(bash packaging/deb/build.sh | tail -n1)
+export NEWIDMAP_DEB
+cargo test --locked --all-targets
+
