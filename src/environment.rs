@@ -54,7 +54,7 @@ impl Status {
             let Some(colon) = line.iter().position(|&b| b == b':') else {
                 continue;
             };
-            let (key, value) = (&line[..colon], crate::subid::trim(&line[colon + 1..]));
+            let (key, value) = (&line[..colon], crate::text::trim(&line[colon + 1..]));
             match key {
                 b"TracerPid" => status.tracer_pid = crate::number::parse_u32(value).unwrap_or(0),
                 b"NoNewPrivs" => status.no_new_privs = value == b"1",
@@ -404,6 +404,7 @@ pub fn explain(kind: IdKind, map: &ValidMap, failure: Failure) -> Failure {
         Failure::Privilege(PrivilegeError::Missing {
             missing,
             no_new_privs: false,
+            ..
         }) => Context::read(kind).why_unprivileged(missing, &outer),
         // setresgid/setresuid to an ID unmapped in the helper's namespace.
         Failure::Privilege(PrivilegeError::Step { errno, .. }) if *errno == Errno::EINVAL => {

@@ -8,28 +8,55 @@
 use caps::Capability;
 use nix::errno::Errno;
 
-use crate::config::{ConfigError, ConfigProblem};
+use crate::config::{ConfigError, ConfigProblem, NSSWITCH_CONF};
 use crate::environment::Cause;
+use crate::gather::Warning;
 use crate::kind::IdKind;
 use crate::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
 use crate::output::escape;
 use crate::owned::{BrokenLine, NearMiss, OwnedEntry};
+use crate::ownership::OwnershipMismatch;
 use crate::policy::Refusal;
-use crate::privilege::{PrivilegeError, RealIds};
+use crate::privilege::PrivilegeError;
 use crate::request::UsageError;
-use crate::target::{FdProblem, NamespaceProblem, TargetError};
+use crate::target::{FdProblem, NamespaceProblem, Rejection, TargetError};
 use crate::write::{WriteCause, WriteError};
 
+/// Whether a configured module could be consulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceState {
+    Answered,
+    /// Not loaded, its service unreachable, or it failed: its ranges are
+    /// unknown, so it must never be said to hold none.
+    Unavailable,
+}
+
+/// A place subordinate ranges were looked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnershipMismatch {
-    pub pid: u32,
-    pub target_uid: u32,
-    pub target_gid: u32,
-    pub real: RealIds,
-    pub passwd_uid: u32,
-    pub passwd_gid: u32,
-    /// Only the real-GID-vs-passwd-GID rule failed, which login.defs can lift.
-    pub only_primary_group: bool,
+pub enum Source {
+    /// /etc/subuid or /etc/subgid.
+    Files { path: &'static str },
+    /// `libsubid_NAME.so`.
+    Module { library: String, state: SourceState },
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Files { path } => path,
+            Source::Module { library, .. } => library,
+        }
+    }
+
+    fn answered(&self) -> bool {
+        !matches!(
+            self,
+            Source::Module {
+                state: SourceState::Unavailable,
+                ..
+            }
+        )
+    }
 }
 
 /// Where the caller's subordinate IDs were looked for, and what was found.
@@ -52,7 +79,7 @@ pub struct RefusalReport {
     /// Where ranges were looked for, in order (`/etc/subuid`,
     /// `libsubid_sss.so`), when /etc/nsswitch.conf names a module; empty
     /// for the usual files-only configuration.
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +121,52 @@ pub enum Failure {
         cause: Cause,
         seen: Box<Failure>,
     },
+}
+
+impl From<Rejection> for Failure {
+    fn from(rejection: Rejection) -> Failure {
+        match rejection {
+            Rejection::Target(error) => Failure::Target(error),
+            Rejection::Config(error) => Failure::Config(error),
+            Rejection::Ownership(mismatch) => Failure::Ownership(mismatch),
+            Rejection::Namespace { pid, problem } => Failure::Namespace { pid, problem },
+        }
+    }
+}
+
+impl Warning {
+    /// The warning's line (the program name is put before it on output).
+    pub fn line(&self, kind: IdKind) -> String {
+        match self {
+            Warning::NotAModuleName { text } => format!(
+                "warning: {NSSWITCH_CONF}: ignoring subid source \"{}\" (not a module name)",
+                escape(text)
+            ),
+            Warning::Unavailable {
+                library,
+                why,
+                others,
+            } => {
+                let rest = if *others {
+                    "using the other sources"
+                } else {
+                    "it is the only subid source in /etc/nsswitch.conf"
+                };
+                format!("warning: subid module {library} unavailable: {why}; {rest}")
+            }
+            Warning::IgnoredEntry {
+                library,
+                start,
+                count,
+            } => format!(
+                "warning: {library} listed start {start} count {count}, which is not a valid {} range; ignored",
+                kind.word()
+            ),
+            Warning::AskingEach { library } => format!(
+                "warning: {library} could not list your ranges; asking it about each requested range"
+            ),
+        }
+    }
 }
 
 pub fn usage_line(kind: IdKind) -> String {
@@ -247,7 +320,11 @@ fn privilege_lines(kind: IdKind, error: &PrivilegeError) -> Vec<String> {
         PrivilegeError::Missing {
             missing,
             no_new_privs,
+            executable,
         } => {
+            let path = executable
+                .as_deref()
+                .map_or_else(|| format!("/usr/bin/{}", kind.program()), escape);
             let names: Vec<String> = missing.iter().map(|c| capability_name(*c)).collect();
             let mut lines = vec![format!("this helper lacks {}", names.join(" and "))];
             if *no_new_privs {
@@ -259,10 +336,9 @@ fn privilege_lines(kind: IdKind, error: &PrivilegeError) -> Vec<String> {
                 lines.push(format!(
                     "mapping outer UID 0 needs cap_setfcap as well: setcap {},cap_setfcap+ep {}",
                     kind.capability_name(),
-                    own_path(kind)
+                    path
                 ));
             } else {
-                let path = own_path(kind);
                 lines.push(format!(
                     "install it setuid root (chown root:root {path} && chmod u+s {path}) or with a file capability (setcap {}+ep {path})",
                     kind.capability_name()
@@ -271,13 +347,6 @@ fn privilege_lines(kind: IdKind, error: &PrivilegeError) -> Vec<String> {
             lines
         }
     }
-}
-
-/// Where this binary lives, as the kernel reports it, for the fix command.
-fn own_path(kind: IdKind) -> String {
-    std::fs::read_link("/proc/self/exe")
-        .map(|p| escape(p.as_os_str().as_encoded_bytes()))
-        .unwrap_or_else(|_| format!("/usr/bin/{}", kind.program()))
 }
 
 fn config_lines(error: &ConfigError) -> Vec<String> {
@@ -430,14 +499,18 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
     let user = &report.user;
     let total = report.owned.len() + report.module_ranges.len();
     let with_modules = !report.sources.is_empty();
-    let files_used = !with_modules || report.sources.iter().any(|s| s == path);
+    let files_used = !with_modules
+        || report
+            .sources
+            .iter()
+            .any(|s| matches!(s, Source::Files { .. }));
     // Only sources that answered may be said to hold nothing: a module that
     // could not be consulted is named in the note below instead.
     let consulted: Vec<&str> = report
         .sources
         .iter()
-        .filter(|s| !report.unavailable_modules.contains(s))
-        .map(String::as_str)
+        .filter(|s| s.answered())
+        .map(Source::name)
         .collect();
     if total == 0 {
         if !with_modules {
@@ -473,7 +546,12 @@ fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
         } else {
             lines.push(format!(
                 "subordinate {upper}s come from {}: they are assigned in that identity service (e.g. FreeIPA), not here",
-                report.sources.join(" and ")
+                report
+                    .sources
+                    .iter()
+                    .map(Source::name)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
             ));
         }
     } else {
@@ -611,6 +689,19 @@ mod tests {
         }
     }
 
+    fn files() -> Source {
+        Source::Files {
+            path: "/etc/subuid",
+        }
+    }
+
+    fn sss(state: SourceState) -> Source {
+        Source::Module {
+            library: "libsubid_sss.so".into(),
+            state,
+        }
+    }
+
     /// A refusal of triplet 2 `1 200000 10`, with nothing owned.
     fn report(uncovered: Vec<IdRange>) -> RefusalReport {
         RefusalReport {
@@ -663,7 +754,7 @@ mod tests {
     #[test]
     fn refusal_with_modules_names_the_sources() {
         let mut only_sss = report(vec![r(200_000, 10)]);
-        only_sss.sources = vec!["libsubid_sss.so".into()];
+        only_sss.sources = vec![sss(SourceState::Answered)];
         assert_eq!(
             lines(IdKind::Uid, only_sss)[1..],
             [
@@ -673,7 +764,7 @@ mod tests {
         );
         // A module that could not answer is not said to hold nothing.
         let mut both = report(vec![r(200_000, 10)]);
-        both.sources = vec!["/etc/subuid".into(), "libsubid_sss.so".into()];
+        both.sources = vec![files(), sss(SourceState::Unavailable)];
         both.unavailable_modules = vec!["libsubid_sss.so".into()];
         let text = lines(IdKind::Uid, both);
         assert_eq!(text[1], "alice has no subordinate UIDs in /etc/subuid");
@@ -698,7 +789,7 @@ mod tests {
             ),
         ] {
             let mut none = report(vec![r(200_000, 10)]);
-            none.sources = vec!["libsubid_sss.so".into()];
+            none.sources = vec![sss(SourceState::Unavailable)];
             none.unavailable_modules = vec!["libsubid_sss.so".into()];
             none.service_unreachable = unreachable;
             assert_eq!(
@@ -730,7 +821,7 @@ mod tests {
         let mut none = report(vec![r(200_000, 10)]);
         none.owned = vec![entry(r(100_000, 65_536), 2)];
         none.module_ranges = vec![("libsubid_sss.so".into(), r(300_000, 2))];
-        none.sources = vec!["/etc/subuid".into(), "libsubid_sss.so".into()];
+        none.sources = vec![files(), sss(SourceState::Answered)];
         assert_eq!(
             lines(IdKind::Gid, none)[1..],
             [

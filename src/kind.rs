@@ -48,15 +48,8 @@ impl IdKind {
         }
     }
 
-    /// The capability the kernel requires to write a multi-line map of this kind.
-    pub const fn capability(self) -> caps::Capability {
-        match self {
-            IdKind::Uid => caps::Capability::CAP_SETUID,
-            IdKind::Gid => caps::Capability::CAP_SETGID,
-        }
-    }
-
-    /// setcap(8) spelling of [`IdKind::capability`].
+    /// setcap(8) spelling of the capability the kernel requires to write a
+    /// multi-line map of this kind (`privilege::capability`).
     pub const fn capability_name(self) -> &'static str {
         match self {
             IdKind::Uid => "cap_setuid",

@@ -16,6 +16,7 @@ pub mod config;
 pub mod directory;
 pub mod environment;
 pub mod error;
+pub mod gather;
 pub mod helper;
 pub mod kind;
 pub mod logindefs;
@@ -24,6 +25,7 @@ pub mod nss;
 pub mod nsswitch;
 pub mod number;
 pub mod owned;
+pub mod ownership;
 pub mod passwd;
 pub mod policy;
 pub mod privilege;
@@ -32,6 +34,7 @@ pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
 pub mod target;
+pub mod text;
 pub mod write;
 
 pub use kind::IdKind;

@@ -27,15 +27,15 @@ impl LoginDefs {
     pub fn parse(text: &[u8]) -> LoginDefs {
         let mut defs = LoginDefs::default();
         for line in text.split(|&b| b == b'\n') {
-            let line = crate::subid::trim(line);
+            let line = crate::text::trim(line);
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
             let key_end = line
                 .iter()
-                .position(|&b| crate::subid::is_blank(b))
+                .position(|&b| crate::text::is_blank(b))
                 .unwrap_or(line.len());
-            let (key, value) = (&line[..key_end], crate::subid::trim(&line[key_end..]));
+            let (key, value) = (&line[..key_end], crate::text::trim(&line[key_end..]));
             let value = value
                 .strip_prefix(b"\"")
                 .and_then(|v| v.strip_suffix(b"\""))

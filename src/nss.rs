@@ -41,6 +41,7 @@ use std::ffi::CString;
 
 use crate::kind::IdKind;
 use crate::mapping::{ID_LIMIT, IdRange};
+use crate::nsswitch::{is_module_name, library_name};
 use crate::sys::{SubidLoadError, SubidModule};
 
 const SUCCESS: i32 = 0;
@@ -138,20 +139,6 @@ fn status_name(status: i32) -> String {
     }
 }
 
-/// The file the loader is asked for: `libsubid_NAME.so`.
-pub fn library_name(name: &str) -> String {
-    format!("libsubid_{name}.so")
-}
-
-/// Same rule as the nsswitch.conf parser: a name can never become a path.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
 /// What `list_owner_ranges` returned, as valid ranges.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Listing {
@@ -191,7 +178,7 @@ impl Module {
     /// before 4.16 does. `shadow_subid_find_subid_owners` is never called
     /// (SSSD's always fails) and not required.
     pub fn load(name: &str) -> Result<Module, ModuleError> {
-        if !valid_name(name) {
+        if !is_module_name(name.as_bytes()) {
             return Err(ModuleError::BadName { name: name.into() });
         }
         let library = library_name(name);

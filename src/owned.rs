@@ -14,13 +14,14 @@ use std::io::{self, Read};
 
 use memchr::memmem::Finder;
 
-use crate::directory::UserDirectory;
 use crate::mapping::IdRange;
 use crate::number::{parse_u32, push_decimal};
+use crate::passwd::UserDirectory;
 use crate::subid::{
     Chunk, Line, LineProblem, SMALL_TEXT, count_byte, find_byte, for_each_chunk_sized,
-    for_each_line, is_blank, parse_line,
+    for_each_line, parse_line,
 };
+use crate::text::is_blank;
 
 /// How the caller is recognised in an owner field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -312,7 +313,7 @@ pub fn scan_aliases<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::TableDirectory;
+    use crate::passwd::TableDirectory;
 
     fn r(start: u32, count: u32) -> IdRange {
         IdRange::new(start, count).unwrap()

@@ -13,8 +13,69 @@
 //! never a second opinion.
 #![forbid(unsafe_code)]
 
-use crate::directory::Account;
 use crate::number::parse_u32;
+
+/// A passwd entry, reduced to what the policy needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// `None` when the name is not valid UTF-8 (nix hands names over lossily,
+    /// and a lossy name must never match another user's entry).
+    pub name: Option<String>,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LookupFailed(pub nix::errno::Errno);
+
+pub trait UserDirectory {
+    fn account_by_uid(&self, uid: u32) -> Result<Option<Account>, LookupFailed>;
+    /// The UID a user name resolves to, if any. Failures count as "no such user":
+    /// an entry we cannot attribute grants nothing.
+    fn uid_by_name(&self, name: &[u8]) -> Option<u32>;
+}
+
+/// A fixed table, for tests and for the admin tool's `--passwd FILE`.
+#[derive(Clone, Debug, Default)]
+pub struct TableDirectory {
+    pub accounts: Vec<Account>,
+}
+
+impl TableDirectory {
+    /// Parses passwd(5) text: `name:passwd:uid:gid:...`; bad lines are skipped.
+    pub fn from_passwd(text: &[u8]) -> TableDirectory {
+        let accounts = text
+            .split(|&b| b == b'\n')
+            .filter_map(|line| {
+                let mut fields = line.split(|&b| b == b':');
+                let name = fields.next()?;
+                let _password = fields.next()?;
+                let uid = crate::number::parse_u32(fields.next()?)?;
+                let gid = crate::number::parse_u32(fields.next()?)?;
+                let name = String::from_utf8(name.to_vec()).ok()?;
+                (!name.is_empty() && !name.starts_with(['+', '-', '#'])).then_some(Account {
+                    name: Some(name),
+                    uid,
+                    gid,
+                })
+            })
+            .collect();
+        TableDirectory { accounts }
+    }
+}
+
+impl UserDirectory for TableDirectory {
+    fn account_by_uid(&self, uid: u32) -> Result<Option<Account>, LookupFailed> {
+        Ok(self.accounts.iter().find(|a| a.uid == uid).cloned())
+    }
+
+    fn uid_by_name(&self, name: &[u8]) -> Option<u32> {
+        self.accounts
+            .iter()
+            .find(|a| a.name.as_deref().map(str::as_bytes) == Some(name))
+            .map(|a| a.uid)
+    }
+}
 
 /// What /etc/passwd alone says about a UID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,35 +86,6 @@ pub enum FilesAnswer {
     Absent,
     /// A line before any hit could mean something else to glibc.
     Unsure,
-}
-
-/// True when glibc consults /etc/passwd first for passwd lookups and stops
-/// at a hit: exactly one `passwd:` line, its first source `files`, with no
-/// action item (`[SUCCESS=continue]`) after it. Anything else, including no
-/// line at all (glibc's built-in default), means "ask glibc".
-pub fn files_first(nsswitch: &[u8]) -> bool {
-    let mut verdict = None;
-    for line in nsswitch.split(|&b| b == b'\n') {
-        let line = line.split(|&b| b == b'#').next().unwrap_or_default();
-        let line = crate::subid::trim(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let database = crate::subid::trim(&line[..colon]);
-        if !database.eq_ignore_ascii_case(b"passwd") {
-            continue;
-        }
-        if verdict.is_some() || database != b"passwd" {
-            return false;
-        }
-        let mut words = line[colon + 1..]
-            .split(|&b| crate::subid::is_blank(b))
-            .filter(|w| !w.is_empty());
-        let first = words.next();
-        let second = words.next();
-        verdict = Some(first == Some(b"files") && !second.is_some_and(|w| w.starts_with(b"[")));
-    }
-    verdict.unwrap_or(false)
 }
 
 /// The first entry for `uid` in passwd(5) text, as glibc's files source
@@ -213,24 +245,17 @@ mod tests {
     }
 
     #[test]
-    fn nsswitch_files_first() {
-        assert!(files_first(b"passwd: files\n"));
-        assert!(files_first(b"passwd:files systemd\ngroup: files\n"));
-        assert!(files_first(
-            b"# passwd: ldap\n  passwd:   files   sss # x\n"
-        ));
-        assert!(files_first(
-            b"passwd: files systemd [NOTFOUND=return] ldap\n"
-        ));
-        assert!(!files_first(b"passwd: sss files\n"));
-        assert!(!files_first(b"passwd: compat\n"));
-        assert!(!files_first(b"passwd: files [SUCCESS=continue] ldap\n"));
-        assert!(!files_first(b"passwd:\n"));
-        assert!(!files_first(b"group: files\n"));
-        assert!(!files_first(b""));
-        assert!(!files_first(b"passwd: files\npasswd: ldap\n"));
-        assert!(!files_first(b"PASSWD: files\n"));
-        assert!(!files_first(b"passwd: files\nPasswd: ldap\n"));
+    fn passwd_table() {
+        let dir = TableDirectory::from_passwd(
+            b"root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nalias:x:1000:1000::/:/bin/sh\nbroken\n+nis:x:1:1::/:/bin/sh\n",
+        );
+        assert_eq!(dir.accounts.len(), 3);
+        assert_eq!(
+            dir.account_by_uid(1000).unwrap().unwrap().name.as_deref(),
+            Some("alice")
+        );
+        assert_eq!(dir.uid_by_name(b"alias"), Some(1000));
+        assert_eq!(dir.uid_by_name(b"nis"), None);
     }
 
     /// glibc 2.36's files source for getpwuid, modelled closely: lines are

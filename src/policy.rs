@@ -6,6 +6,7 @@
 //! Root is not exempt. The first refused triplet ends the decision.
 #![forbid(unsafe_code)]
 
+use crate::kind::IdKind;
 use crate::mapping::{IdRange, Triplet, ValidMap};
 
 /// Why a triplet was allowed. For newgidmap this decides setgroups: a map
@@ -17,15 +18,75 @@ pub enum Grant {
     OwnId,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
-    pub grants: Vec<Grant>,
+/// What the write does to /proc/PID/setgroups before a GID map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetgroupsAction {
+    Unchanged,
+    /// The map is allowed only through the caller's own GID: setgroups must
+    /// read `deny` first.
+    Deny,
 }
 
-impl Decision {
-    /// True when /proc/PID/setgroups must read `deny` before a GID map is written.
-    pub fn needs_setgroups_deny(&self) -> bool {
-        !self.grants.contains(&Grant::Subordinate)
+/// A map the policy allowed, with what the write must do to setgroups.
+///
+/// Only [`decide`] makes one: the fields are private, so the writer, which
+/// takes nothing else, can only ever write a map that was decided.
+///
+/// The way to get one:
+///
+/// ```
+/// use newidmap::IdKind;
+/// use newidmap::mapping::{Triplet, ValidMap};
+/// use newidmap::policy::{Approved, Coverage, Grant, decide};
+/// let own = Triplet { inner: 0, outer: 1000, count: 1 };
+/// let map = ValidMap::new(vec![own]).unwrap();
+/// let approved: Approved = decide(IdKind::Uid, &map, 1000, &Coverage::default()).unwrap();
+/// assert_eq!(approved.grants(), [Grant::OwnId]);
+/// ```
+///
+/// and the same made by hand, which does not compile:
+///
+/// ```compile_fail,E0451
+/// use newidmap::IdKind;
+/// use newidmap::mapping::{Triplet, ValidMap};
+/// use newidmap::policy::{Approved, Coverage, Grant, decide};
+/// let own = Triplet { inner: 0, outer: 1000, count: 1 };
+/// let map = ValidMap::new(vec![own]).unwrap();
+/// let approved: Approved = Approved { kind: IdKind::Uid, map, grants: vec![Grant::OwnId] };
+/// ```
+///
+/// (Stable rustdoc does not check the error code, only that compiling
+/// fails; each `compile_fail` example here has a compiling twin that
+/// differs only in the forbidden line, so nothing else can be the cause.)
+#[derive(Debug, PartialEq, Eq)]
+pub struct Approved {
+    kind: IdKind,
+    map: ValidMap,
+    grants: Vec<Grant>,
+}
+
+impl Approved {
+    pub fn kind(&self) -> IdKind {
+        self.kind
+    }
+
+    pub fn map(&self) -> &ValidMap {
+        &self.map
+    }
+
+    /// Why each triplet was allowed, in command-line order.
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
+    /// CVE-2018-7169: a GID map allowed only through the caller's own GID
+    /// must not leave setgroups allowed.
+    pub fn setgroups(&self) -> SetgroupsAction {
+        if self.kind == IdKind::Gid && !self.grants.contains(&Grant::Subordinate) {
+            SetgroupsAction::Deny
+        } else {
+            SetgroupsAction::Unchanged
+        }
     }
 }
 
@@ -109,9 +170,39 @@ fn gap(start: u64, end: u64) -> Option<IdRange> {
     IdRange::new(u32::try_from(start).ok()?, u32::try_from(end - start).ok()?)
 }
 
-/// Decides a whole map. `own_id` is the caller's real UID (newuidmap) or real
-/// GID (newgidmap).
-pub fn decide(map: &ValidMap, own_id: u32, owned: &Coverage) -> Result<Decision, Refusal> {
+/// Decides a whole map, once, on everything gathered. `own_id` is the
+/// caller's real UID (newuidmap) or real GID (newgidmap).
+pub fn decide(
+    kind: IdKind,
+    map: &ValidMap,
+    own_id: u32,
+    owned: &Coverage,
+) -> Result<Approved, Refusal> {
+    Ok(Approved {
+        kind,
+        map: map.clone(),
+        grants: grants(map, own_id, owned)?,
+    })
+}
+
+/// True when `owned` (with the caller's own ID) allows the whole map.
+pub fn allows(map: &ValidMap, own_id: u32, owned: &Coverage) -> bool {
+    map.triplets()
+        .iter()
+        .all(|&t| grant_for(t, own_id, owned).is_some())
+}
+
+/// True when more ranges cannot change the outcome: the map is allowed,
+/// and (for newgidmap) through a subordinate range, so setgroups stays as
+/// it is. The gathering stops consulting sources here.
+pub fn settled(kind: IdKind, map: &ValidMap, own_id: u32, owned: &Coverage) -> bool {
+    match grants(map, own_id, owned) {
+        Ok(grants) => kind == IdKind::Uid || grants.contains(&Grant::Subordinate),
+        Err(_) => false,
+    }
+}
+
+fn grants(map: &ValidMap, own_id: u32, owned: &Coverage) -> Result<Vec<Grant>, Refusal> {
     let mut grants = Vec::with_capacity(map.triplets().len());
     for (index, &triplet) in map.triplets().iter().enumerate() {
         grants.push(grant_for(triplet, own_id, owned).ok_or_else(|| {
@@ -125,7 +216,7 @@ pub fn decide(map: &ValidMap, own_id: u32, owned: &Coverage) -> Result<Decision,
             }
         })?);
     }
-    Ok(Decision { grants })
+    Ok(grants)
 }
 
 /// Subordinate ranges are consulted first, as shadow does, so a GID that is
@@ -162,9 +253,11 @@ mod tests {
     fn launcher_map_is_allowed() {
         let map = ValidMap::new(vec![t(0, 1000, 1), t(1, 100_000, 65_536)]).unwrap();
         let owned = Coverage::new(&[r(100_000, 65_536)]);
-        let decision = decide(&map, 1000, &owned).unwrap();
-        assert_eq!(decision.grants, vec![Grant::OwnId, Grant::Subordinate]);
-        assert!(!decision.needs_setgroups_deny());
+        let approved = decide(IdKind::Gid, &map, 1000, &owned).unwrap();
+        assert_eq!(approved.grants(), [Grant::OwnId, Grant::Subordinate]);
+        assert_eq!(approved.setgroups(), SetgroupsAction::Unchanged);
+        assert_eq!(approved.map(), &map);
+        assert!(settled(IdKind::Gid, &map, 1000, &owned));
     }
 
     #[test]
@@ -181,7 +274,8 @@ mod tests {
     #[test]
     fn refusal_names_the_first_bad_triplet() {
         let map = ValidMap::new(vec![t(0, 1000, 1), t(1, 200_000, 10), t(20, 300_000, 1)]).unwrap();
-        let refusal = decide(&map, 1000, &Coverage::new(&[r(200_005, 100)])).unwrap_err();
+        let refusal =
+            decide(IdKind::Uid, &map, 1000, &Coverage::new(&[r(200_005, 100)])).unwrap_err();
         assert_eq!(refusal.index, 1);
         assert_eq!(refusal.uncovered, vec![r(200_000, 5)]);
         assert!(refusal.partly_covered());
@@ -190,18 +284,26 @@ mod tests {
     #[test]
     fn own_id_only_needs_setgroups_deny() {
         let map = ValidMap::new(vec![t(0, 1000, 1)]).unwrap();
-        let decision = decide(&map, 1000, &Coverage::default()).unwrap();
-        assert!(decision.needs_setgroups_deny());
+        let none = Coverage::default();
+        let approved = decide(IdKind::Gid, &map, 1000, &none).unwrap();
+        assert_eq!(approved.setgroups(), SetgroupsAction::Deny);
+        // Allowed, but a subordinate range could still lift the deny.
+        assert!(allows(&map, 1000, &none) && !settled(IdKind::Gid, &map, 1000, &none));
+        // newuidmap has no setgroups to protect.
+        let approved = decide(IdKind::Uid, &map, 1000, &none).unwrap();
+        assert_eq!(approved.setgroups(), SetgroupsAction::Unchanged);
+        assert!(settled(IdKind::Uid, &map, 1000, &none));
         // Own ID but count 2: not allowed.
         let map = ValidMap::new(vec![t(0, 1000, 2)]).unwrap();
-        let refusal = decide(&map, 1000, &Coverage::default()).unwrap_err();
+        let refusal = decide(IdKind::Gid, &map, 1000, &none).unwrap_err();
+        assert!(!allows(&map, 1000, &none));
         assert!(!refusal.partly_covered());
     }
 
     #[test]
     fn root_is_not_exempt() {
         let map = ValidMap::new(vec![t(0, 0, 1), t(1, 1, 1)]).unwrap();
-        assert!(decide(&map, 0, &Coverage::default()).is_err());
+        assert!(decide(IdKind::Uid, &map, 0, &Coverage::default()).is_err());
     }
 
     /// Brute force over a universe of 64 IDs: allowed exactly when every outer
@@ -224,8 +326,10 @@ mod tests {
             let triplets: Vec<Triplet> = map.iter().map(|&(i, o, c)| t(i, o, c)).collect();
             let Ok(valid) = ValidMap::new(triplets) else { return Ok(()) };
             let ranges: Vec<IdRange> = owned.iter().map(|&(s, c)| r(s, c)).collect();
-            let result = decide(&valid, own, &Coverage::new(&ranges));
+            let coverage = Coverage::new(&ranges);
+            let result = decide(IdKind::Uid, &valid, own, &coverage);
             prop_assert_eq!(result.is_ok(), oracle(&map, own, &owned));
+            prop_assert_eq!(allows(&valid, own, &coverage), result.is_ok());
             if let Err(refusal) = result {
                 // The uncovered parts are exactly the IDs no entry covers.
                 let (_, outer, count) = map[refusal.index];

@@ -18,15 +18,10 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Gid, Uid, getresgid, getresuid, setresgid, setresuid};
 
 use crate::kind::IdKind;
-
-/// The caller's real IDs: the only identity the helpers trust.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RealIds {
-    pub uid: u32,
-    pub gid: u32,
-}
+use crate::ownership::RealIds;
 
 impl RealIds {
+    /// The real UID and GID of this process: the caller's.
     pub fn current() -> RealIds {
         RealIds {
             uid: nix::unistd::getuid().as_raw(),
@@ -45,6 +40,9 @@ pub enum PrivilegeError {
     Missing {
         missing: Vec<Capability>,
         no_new_privs: bool,
+        /// This helper's path (/proc/self/exe) for the fix command, read
+        /// after the drop by [`own_executable`], never while formatting.
+        executable: Option<Vec<u8>>,
     },
 }
 
@@ -90,10 +88,18 @@ pub fn harden_process() -> Result<(), PrivilegeError> {
     Ok(())
 }
 
+/// The capability the kernel requires to write a multi-line map of `kind`.
+pub const fn capability(kind: IdKind) -> Capability {
+    match kind {
+        IdKind::Uid => Capability::CAP_SETUID,
+        IdKind::Gid => Capability::CAP_SETGID,
+    }
+}
+
 /// The capabilities a map needs.
 pub fn needed(kind: IdKind, maps_outer_zero: bool) -> CapsHashSet {
     let mut set = CapsHashSet::new();
-    set.insert(kind.capability());
+    set.insert(capability(kind));
     if kind == IdKind::Uid && maps_outer_zero {
         set.insert(Capability::CAP_SETFCAP);
     }
@@ -112,7 +118,16 @@ pub fn check_available(needed: &CapsHashSet) -> Result<(), PrivilegeError> {
     Err(PrivilegeError::Missing {
         missing,
         no_new_privs,
+        executable: None,
     })
+}
+
+/// Where this binary lives, as the kernel reports it, for the fix command
+/// of a missing capability. Read after the drop, on that failure only.
+pub fn own_executable() -> Option<Vec<u8>> {
+    std::fs::read_link("/proc/self/exe")
+        .ok()
+        .map(|p| p.into_os_string().into_encoded_bytes())
 }
 
 /// Becomes the caller, keeping only `keep` in the permitted set, none effective.

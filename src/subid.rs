@@ -11,6 +11,7 @@ use std::io::{self, Read};
 
 use crate::mapping::IdRange;
 use crate::number::parse_u32;
+use crate::text::trim;
 
 /// Why a subid line grants nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,26 +57,6 @@ pub enum Line<'a> {
         owner: Option<&'a [u8]>,
         problem: LineProblem,
     },
-}
-
-pub fn is_blank(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
-}
-
-pub fn trim(mut line: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = line {
-        if !is_blank(*first) {
-            break;
-        }
-        line = rest;
-    }
-    while let [rest @ .., last] = line {
-        if !is_blank(*last) {
-            break;
-        }
-        line = rest;
-    }
-    line
 }
 
 /// Parses one line (without its newline).
@@ -481,14 +462,6 @@ mod tests {
                 problem: LineProblem::BadCount
             }
         );
-        assert_eq!(trim(b" \t\r\x0b\x0c"), b"");
-        assert_eq!(trim(b" a b "), b"a b");
-        for blank in [b' ', b'\t', b'\r', b'\x0b', b'\x0c'] {
-            assert!(is_blank(blank));
-        }
-        for not in [b'\n', b'a', b'\0', b'#'] {
-            assert!(!is_blank(not));
-        }
     }
 
     #[test]

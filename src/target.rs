@@ -11,6 +11,10 @@ use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, openat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs};
 
+use crate::config::{self, ConfigError, LOGIN_DEFS};
+use crate::logindefs::LoginDefs;
+use crate::ownership::{self, OwnershipMismatch, RealIds};
+use crate::passwd::Account;
 use crate::request::TargetSpec;
 use crate::sys;
 
@@ -82,11 +86,92 @@ pub enum NamespaceProblem {
     Unreachable,
 }
 
+/// Why a target that opened is not the caller's to map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    Target(TargetError),
+    /// login.defs could not be read (it mattered to the answer).
+    Config(ConfigError),
+    Ownership(OwnershipMismatch),
+    Namespace {
+        pid: u32,
+        problem: NamespaceProblem,
+    },
+}
+
 /// An opened target process.
 #[derive(Debug)]
 pub struct Target {
     dir: OwnedFd,
     pid: u32,
+}
+
+/// A target that passed the ownership and namespace checks: the only kind
+/// the writer takes. Only [`Target::verify`] makes one (the field is
+/// private), so a map can reach only a process whose checks passed.
+///
+/// The way to get one, and to the write:
+///
+/// ```no_run
+/// use newidmap::ownership::RealIds;
+/// use newidmap::passwd::Account;
+/// use newidmap::policy::Approved;
+/// use newidmap::target::{Rejection, Target, VerifiedTarget};
+/// fn verified(target: Target, real: RealIds, caller: &Account) -> Result<VerifiedTarget, Rejection> {
+///     target.verify(real, caller)
+/// }
+/// fn write(target: &VerifiedTarget, approved: &Approved) {
+///     let _ = newidmap::write::write(target, approved);
+/// }
+/// ```
+///
+/// A target made by hand does not compile:
+///
+/// ```compile_fail,E0451
+/// use newidmap::ownership::RealIds;
+/// use newidmap::passwd::Account;
+/// use newidmap::policy::Approved;
+/// use newidmap::target::{Rejection, Target, VerifiedTarget};
+/// fn verified(target: Target, real: RealIds, caller: &Account) -> Result<VerifiedTarget, Rejection> {
+///     Ok(VerifiedTarget { target })
+/// }
+/// ```
+///
+/// nor does writing to an unverified target, or a map that was not decided:
+///
+/// ```compile_fail,E0308
+/// use newidmap::policy::Approved;
+/// use newidmap::target::{Target, VerifiedTarget};
+/// fn write(target: &Target, approved: &Approved) {
+///     let _ = newidmap::write::write(target, approved);
+/// }
+/// ```
+///
+/// ```compile_fail,E0308
+/// use newidmap::mapping::ValidMap;
+/// use newidmap::target::VerifiedTarget;
+/// fn write(target: &VerifiedTarget, approved: &ValidMap) {
+///     let _ = newidmap::write::write(target, approved);
+/// }
+/// ```
+///
+/// (Stable rustdoc checks only that these fail to compile, not the error
+/// code: the compiling twin above differs from each only in the forbidden
+/// part.)
+#[derive(Debug)]
+pub struct VerifiedTarget {
+    target: Target,
+}
+
+impl VerifiedTarget {
+    pub fn pid(&self) -> u32 {
+        self.target.pid
+    }
+
+    /// The checked process, for the writer.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 impl Target {
@@ -100,6 +185,26 @@ impl Target {
 
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// The target checks, in shadow's order: the process belongs to the
+    /// caller (see [`crate::ownership`]), then its user namespace is a
+    /// direct child of ours created by the caller.
+    pub fn verify(self, real: RealIds, caller: &Account) -> Result<VerifiedTarget, Rejection> {
+        let owner = self.owner().map_err(Rejection::Target)?;
+        // login.defs is read only in the rare case it can change the answer.
+        let grant_aux = ownership::login_defs_matters(real, caller) && grant_aux_group_subids()?;
+        ownership::check(self.pid, owner, real, caller, grant_aux).map_err(Rejection::Ownership)?;
+        if let Some(problem) = self
+            .namespace_problem(real.uid)
+            .map_err(Rejection::Target)?
+        {
+            return Err(Rejection::Namespace {
+                pid: self.pid,
+                problem,
+            });
+        }
+        Ok(VerifiedTarget { target: self })
     }
 
     pub fn dir(&self) -> BorrowedFd<'_> {
@@ -217,6 +322,11 @@ impl Target {
     }
 }
 
+fn grant_aux_group_subids() -> Result<bool, Rejection> {
+    let text = config::read_config(LOGIN_DEFS).map_err(Rejection::Config)?;
+    Ok(LoginDefs::parse(&text).grant_aux_group_subids)
+}
+
 pub fn io_errno(error: &std::io::Error) -> Errno {
     Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO))
 }
@@ -328,7 +438,7 @@ fn pidfd_pid(fd: i32) -> Option<i64> {
     let line = text
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(b"Pid:"))?;
-    let value = crate::subid::trim(line);
+    let value = crate::text::trim(line);
     match value.strip_prefix(b"-") {
         Some(b"1") => Some(-1),
         Some(_) => None,
@@ -341,7 +451,7 @@ fn status_field(status: &[u8], key: &[u8]) -> Option<u32> {
     let line = status
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(key))?;
-    crate::number::parse_pid(crate::subid::trim(line))
+    crate::number::parse_pid(crate::text::trim(line))
 }
 
 #[cfg(test)]

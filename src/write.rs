@@ -1,5 +1,9 @@
 //! The only writes the helpers make: /proc/PID/setgroups and the map file,
 //! each opened here, relative to the target's directory, after the drop.
+//!
+//! [`write`] is the one way in, and it takes exactly a [`VerifiedTarget`]
+//! (made only by the target checks) and an [`Approved`] map (made only by
+//! the policy's decision), so nothing unchecked or undecided can be written.
 #![forbid(unsafe_code)]
 
 use nix::errno::Errno;
@@ -7,7 +11,8 @@ use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
 use crate::kind::IdKind;
-use crate::target::Target;
+use crate::policy::{Approved, SetgroupsAction};
+use crate::target::{Target, VerifiedTarget};
 
 /// What a failed write most likely means, found by looking, not guessing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +47,8 @@ pub struct WriteError {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetgroupsOutcome {
+    /// Not a GID map, or one with a subordinate grant: setgroups untouched.
+    Untouched,
     AlreadyDeny,
     Denied,
     /// Kernels before 3.19 have no setgroups file; there is nothing to deny.
@@ -63,10 +70,23 @@ fn write_once(target: &Target, file: &'static str, bytes: &[u8]) -> Result<(), (
     }
 }
 
+/// Writes an approved map to a verified target: setgroups first when the
+/// decision says so, then the map in one write. The caller raises the
+/// capability just before and clears every capability right after.
+pub fn write(target: &VerifiedTarget, approved: &Approved) -> Result<SetgroupsOutcome, WriteError> {
+    let target = target.target();
+    let setgroups = match approved.setgroups() {
+        SetgroupsAction::Deny => deny_setgroups(target)?,
+        SetgroupsAction::Unchanged => SetgroupsOutcome::Untouched,
+    };
+    write_map(target, approved.kind(), &approved.map().render())?;
+    Ok(setgroups)
+}
+
 /// CVE-2018-7169: a GID map granted only through the caller's own GID must
 /// not leave setgroups allowed, or the namespace could drop supplementary
 /// groups that negative ACLs rely on.
-pub fn deny_setgroups(target: &Target) -> Result<SetgroupsOutcome, WriteError> {
+fn deny_setgroups(target: &Target) -> Result<SetgroupsOutcome, WriteError> {
     let fail = |opening, errno, cause| WriteError {
         file: "setgroups",
         opening,
@@ -91,7 +111,7 @@ pub fn deny_setgroups(target: &Target) -> Result<SetgroupsOutcome, WriteError> {
     }
 }
 
-pub fn write_map(target: &Target, kind: IdKind, map: &[u8]) -> Result<(), WriteError> {
+fn write_map(target: &Target, kind: IdKind, map: &[u8]) -> Result<(), WriteError> {
     write_once(target, kind.map_file(), map).map_err(|(opening, errno)| WriteError {
         file: kind.map_file(),
         opening,

@@ -14,10 +14,10 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use newidmap::directory::TableDirectory;
 use newidmap::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError, Triplet, ValidMap};
 use newidmap::number::{decimal_len, parse_pid, parse_u32, push_decimal};
 use newidmap::owned::{OwnerKey, scan_aliases, scan_direct};
+use newidmap::passwd::TableDirectory;
 use newidmap::request::{self, Command, TargetSpec};
 use newidmap::subid::{Line, for_each_line, parse_line};
 use proptest::prelude::*;

@@ -10,7 +10,7 @@
 use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
-use newidmap::directory::TableDirectory;
+use newidmap::passwd::TableDirectory;
 use newidmap::mapping::IdRange;
 use newidmap::owned::{OwnerKey, OwnerMatch, scan_aliases, scan_direct};
 use newidmap::subid::{Line, for_each_line, parse_line};

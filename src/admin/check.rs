@@ -18,12 +18,13 @@ use std::rc::Rc;
 use super::report::{FileSummary, Finding, Severity};
 use super::{defaults, file_word};
 use crate::config::{ConfigProblem, trust_problem};
-use crate::directory::TableDirectory;
 use crate::kind::IdKind;
 use crate::logindefs::LoginDefs;
 use crate::mapping::{ID_LIMIT, IdRange};
 use crate::output::escape;
-use crate::subid::{Line, LineProblem, for_each_line, is_blank, parse_line, trim};
+use crate::passwd::TableDirectory;
+use crate::subid::{Line, LineProblem, for_each_line, parse_line};
+use crate::text::{is_blank, trim};
 
 /// shadow reads lines into a 1024-byte buffer and skips longer ones.
 pub const SHADOW_MAX_LINE: usize = 1023;

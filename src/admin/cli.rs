@@ -11,12 +11,13 @@ use super::edit::{self, EditError};
 use super::report::{EXIT_USAGE, Report};
 use super::show::{self, Who};
 use super::{PROGRAM, Paths};
-use crate::directory::{SystemDirectory, UserDirectory};
+use crate::directory::SystemDirectory;
 use crate::kind::IdKind;
 use crate::logindefs::LoginDefs;
 use crate::mapping::IdRange;
 use crate::number::parse_u32;
 use crate::output::{self, escape};
+use crate::passwd::UserDirectory;
 
 const USAGE: &str = "\
 Usage: subid check [--format text|json] [FILE OPTIONS]

@@ -22,12 +22,13 @@ use super::json::JsonWriter;
 use super::report::EXIT_USAGE;
 use super::show::{self, Who};
 use super::{PROGRAM, Paths};
-use crate::directory::{Account, SystemDirectory, UserDirectory};
+use crate::directory::SystemDirectory;
 use crate::environment::{self, Context};
 use crate::kind::IdKind;
 use crate::logindefs::LoginDefs;
 use crate::mapping::IdRange;
 use crate::output::{self, escape};
+use crate::passwd::{Account, UserDirectory};
 use crate::subid::{Line, for_each_line, parse_line};
 
 /// What rootless podman, buildah and rootlesskit need per user and kind.
@@ -179,7 +180,7 @@ fn ranges(kind: IdKind, subject: &Subject, paths: &Paths) -> (Vec<Check>, Option
                     .map(|s| match s {
                         crate::nsswitch::SubidSource::Files =>
                             paths.subid(kind).display().to_string(),
-                        crate::nsswitch::SubidSource::Module(n) => crate::nss::library_name(n),
+                        crate::nsswitch::SubidSource::Module(n) => crate::nsswitch::library_name(n),
                     })
                     .collect::<Vec<_>>()
                     .join(", ")

@@ -65,7 +65,9 @@ impl Copy {
             Privilege::SetuidRoot
         } else {
             match capability {
-                Some((permitted, root_id)) if permitted & (1 << kind.capability().index()) != 0 => {
+                Some((permitted, root_id))
+                    if permitted & (1 << crate::privilege::capability(kind).index()) != 0 =>
+                {
                     Privilege::FileCapability { root_id }
                 }
                 _ => Privilege::None,

@@ -248,7 +248,8 @@ fn read_defs(paths: &Paths) -> LoginDefs {
 
 /// Resolves a user for `add`: the passwd file, then NSS for the system file.
 fn resolve_user(paths: &Paths, accounts: &Accounts, user: &str) -> Option<u32> {
-    use crate::directory::{SystemDirectory, UserDirectory};
+    use crate::directory::SystemDirectory;
+    use crate::passwd::UserDirectory;
     accounts.uid_of(user.as_bytes()).or_else(|| {
         paths
             .passwd_is_system()

@@ -86,7 +86,7 @@ impl SourceError {
         match self {
             SourceError::Module(name, error) => format!(
                 "subid module {} unavailable: {}",
-                crate::nss::library_name(name),
+                crate::nsswitch::library_name(name),
                 error.describe()
             ),
             SourceError::Read { path, error } => format!("cannot read {path}: {error}"),
@@ -131,7 +131,7 @@ pub fn labelled_source_ranges(
         SubidSource::Module(name) => {
             // Modules are asked by user name, as shadow's libsubid does.
             let owner = String::from_utf8_lossy(&who.given);
-            let library = crate::nss::library_name(name);
+            let library = crate::nsswitch::library_name(name);
             crate::nss::module_ranges(name, &owner, kind)
                 .map(|found| found.into_iter().map(|r| (r, library.clone())).collect())
                 .map_err(|error| SourceError::Module(name.clone(), error))
@@ -177,7 +177,7 @@ pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
             }
             found.answered.push(match source {
                 SubidSource::Files => paths.subid(kind).display().to_string(),
-                SubidSource::Module(name) => crate::nss::library_name(name),
+                SubidSource::Module(name) => crate::nsswitch::library_name(name),
             });
         }
         Err(e) => found.problems.push(e),
