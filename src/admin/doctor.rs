@@ -19,7 +19,7 @@ use super::check::{Accounts, check_file};
 use super::doctor_setup::Helpers;
 use super::doctor_trial;
 use super::json::JsonWriter;
-use super::report::EXIT_USAGE;
+use super::report::{EXIT_USAGE, FindingCode};
 use super::show::{self, Who};
 use super::{PROGRAM, Paths};
 use crate::directory::SystemDirectory;
@@ -234,7 +234,7 @@ fn shared_ids(kind: IdKind, id: &'static str, who: &Who, paths: &Paths) -> Vec<C
     let theirs = |line: Option<usize>| line.is_some_and(|l| mine.contains(&l));
     let shared: Vec<Check> = findings
         .into_iter()
-        .filter(|f| matches!(f.code, "overlap" | "account-ids"))
+        .filter(|f| matches!(f.code, FindingCode::Overlap | FindingCode::AccountIds))
         .filter(|f| theirs(f.line) || theirs(f.related_line))
         .take(4)
         .map(|f| {

@@ -18,12 +18,66 @@ impl Severity {
     }
 }
 
+/// What kind of problem a finding is: a stable identifier for scripts
+/// (printed as `overlap`, `zero-count`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindingCode {
+    TooLong,
+    ShadowLongLine,
+    Comment,
+    Whitespace,
+    FieldCount,
+    EmptyOwner,
+    BadNumber,
+    Above32bit,
+    ZeroCount,
+    PastLimit,
+    NisEntry,
+    NoFinalNewline,
+    UnknownOwner,
+    Duplicate,
+    SameOwnerOverlap,
+    Overlap,
+    AccountIds,
+    Symlink,
+    Missing,
+    Unreadable,
+    Permissions,
+}
+
+impl FindingCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::TooLong => "too-long",
+            FindingCode::ShadowLongLine => "shadow-long-line",
+            FindingCode::Comment => "comment",
+            FindingCode::Whitespace => "whitespace",
+            FindingCode::FieldCount => "field-count",
+            FindingCode::EmptyOwner => "empty-owner",
+            FindingCode::BadNumber => "bad-number",
+            FindingCode::Above32bit => "above-32bit",
+            FindingCode::ZeroCount => "zero-count",
+            FindingCode::PastLimit => "past-limit",
+            FindingCode::NisEntry => "nis-entry",
+            FindingCode::NoFinalNewline => "no-final-newline",
+            FindingCode::UnknownOwner => "unknown-owner",
+            FindingCode::Duplicate => "duplicate",
+            FindingCode::SameOwnerOverlap => "same-owner-overlap",
+            FindingCode::Overlap => "overlap",
+            FindingCode::AccountIds => "account-ids",
+            FindingCode::Symlink => "symlink",
+            FindingCode::Missing => "missing",
+            FindingCode::Unreadable => "unreadable",
+            FindingCode::Permissions => "permissions",
+        }
+    }
+}
+
 /// One problem, with where it is and a one-line fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     pub severity: Severity,
-    /// Stable identifier for scripts (`overlap`, `zero-count`, ...).
-    pub code: &'static str,
+    pub code: FindingCode,
     pub file: String,
     /// 1-based; `None` for findings about the file as a whole.
     pub line: Option<usize>,
@@ -150,7 +204,7 @@ impl Report {
             w.key("severity");
             w.string(f.severity.word());
             w.key("code");
-            w.string(f.code);
+            w.string(f.code.as_str());
             w.key("file");
             w.string(&f.file);
             w.key("line");
