@@ -10,7 +10,7 @@ use nix::errno::Errno;
 
 use crate::config::{ConfigError, ConfigProblem, NSSWITCH_CONF};
 use crate::environment::Cause;
-use crate::gather::Warning;
+use crate::gather::{GatherError, Gathered, Source, Warning};
 use crate::kind::IdKind;
 use crate::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
 use crate::output::escape;
@@ -21,43 +21,6 @@ use crate::privilege::PrivilegeError;
 use crate::request::UsageError;
 use crate::target::{FdProblem, NamespaceProblem, Rejection, TargetError};
 use crate::write::{WriteCause, WriteError};
-
-/// Whether a configured module could be consulted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceState {
-    Answered,
-    /// Not loaded, its service unreachable, or it failed: its ranges are
-    /// unknown, so it must never be said to hold none.
-    Unavailable,
-}
-
-/// A place subordinate ranges were looked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// /etc/subuid or /etc/subgid.
-    Files { path: &'static str },
-    /// `libsubid_NAME.so`.
-    Module { library: String, state: SourceState },
-}
-
-impl Source {
-    pub fn name(&self) -> &str {
-        match self {
-            Source::Files { path } => path,
-            Source::Module { library, .. } => library,
-        }
-    }
-
-    fn answered(&self) -> bool {
-        !matches!(
-            self,
-            Source::Module {
-                state: SourceState::Unavailable,
-                ..
-            }
-        )
-    }
-}
 
 /// Where the caller's subordinate IDs were looked for, and what was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +84,37 @@ pub enum Failure {
         cause: Cause,
         seen: Box<Failure>,
     },
+}
+
+impl From<GatherError> for Failure {
+    fn from(error: GatherError) -> Failure {
+        match error {
+            GatherError::Config(error) => Failure::Config(error),
+            GatherError::Read { path, errno } => Failure::SubidRead { path, errno },
+        }
+    }
+}
+
+impl RefusalReport {
+    /// What a refusal message needs, from what was gathered (after
+    /// [`Gathered::number_lines`]).
+    pub fn new(refusal: Refusal, user: String, gathered: Gathered) -> RefusalReport {
+        RefusalReport {
+            refusal,
+            user,
+            owned: gathered.files.entries,
+            broken: gathered.files.broken,
+            near_misses: gathered.files.near_misses,
+            module_ranges: gathered.modules,
+            unavailable_modules: gathered.unavailable,
+            service_unreachable: gathered.only_unreachable,
+            sources: if gathered.with_modules {
+                gathered.sources
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 impl From<Rejection> for Failure {
@@ -665,6 +659,7 @@ fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gather::SourceState;
     use crate::mapping::{Side, Triplet};
     use crate::owned::OwnerMatch;
     use crate::subid::LineProblem;

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom};
 
 use crate::config;
-use crate::error::{Failure, RefusalReport, Source, SourceState};
+use crate::config::ConfigError;
 use crate::kind::IdKind;
 use crate::mapping::{IdRange, ValidMap};
 use crate::nss::{Module, ModuleError};
@@ -27,7 +27,8 @@ use crate::owned::{
     OwnedEntry, OwnedScan, OwnerKey, OwnerMatch, scan_aliases, scan_direct, scan_direct_file,
 };
 use crate::passwd::{Account, UserDirectory};
-use crate::policy::{self, Coverage, Refusal};
+use crate::policy::{self, Coverage};
+use nix::errno::Errno;
 
 /// The most `has_range` questions asked of one module whose listing failed.
 const MAX_HAS_RANGE_QUERIES: usize = 1024;
@@ -59,6 +60,52 @@ impl Wanted<'_> {
             .filter_map(|t| t.outer_range())
             .collect()
     }
+}
+
+/// Whether a configured module could be consulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceState {
+    Answered,
+    /// Not loaded, its service unreachable, or it failed: its ranges are
+    /// unknown, so it must never be said to hold none.
+    Unavailable,
+}
+
+/// A place subordinate ranges were looked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// /etc/subuid or /etc/subgid.
+    Files { path: &'static str },
+    /// `libsubid_NAME.so`.
+    Module { library: String, state: SourceState },
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Files { path } => path,
+            Source::Module { library, .. } => library,
+        }
+    }
+
+    pub fn answered(&self) -> bool {
+        !matches!(
+            self,
+            Source::Module {
+                state: SourceState::Unavailable,
+                ..
+            }
+        )
+    }
+}
+
+/// Why the ranges could not be gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatherError {
+    /// The subid file is not trustworthy or cannot be opened.
+    Config(ConfigError),
+    /// Reading the (trusted, opened) subid file failed.
+    Read { path: &'static str, errno: Errno },
 }
 
 /// Something the caller should know that does not stop the call.
@@ -130,7 +177,7 @@ impl Gathered {
 
     /// Reads the file again, numbering its lines (the fast pass does not):
     /// only a refusal and a dry run's notes print line numbers.
-    pub fn number_lines(&mut self, kind: IdKind) -> Result<(), Failure> {
+    pub fn number_lines(&mut self, kind: IdKind) -> Result<(), GatherError> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
@@ -145,25 +192,6 @@ impl Gathered {
         self.files.entries.extend(aliases);
         self.files.entries.sort_by_key(|e| e.line);
         Ok(())
-    }
-
-    /// What a refusal message needs (after [`Gathered::number_lines`]).
-    pub fn into_report(self, refusal: Refusal, user: String) -> RefusalReport {
-        RefusalReport {
-            refusal,
-            user,
-            owned: self.files.entries,
-            broken: self.files.broken,
-            near_misses: self.files.near_misses,
-            module_ranges: self.modules,
-            unavailable_modules: self.unavailable,
-            service_unreachable: self.only_unreachable,
-            sources: if self.with_modules {
-                self.sources
-            } else {
-                Vec::new()
-            },
-        }
     }
 
     fn settled(&self, wanted: &Wanted) -> bool {
@@ -207,8 +235,8 @@ impl Gathered {
     }
 }
 
-fn read_error(kind: IdKind) -> impl Fn(std::io::Error) -> Failure {
-    move |e| Failure::SubidRead {
+fn read_error(kind: IdKind) -> impl Fn(std::io::Error) -> GatherError {
+    move |e| GatherError::Read {
         path: kind.subid_path(),
         errno: crate::target::io_errno(&e),
     }
@@ -220,7 +248,7 @@ pub fn gather(
     wanted: &Wanted,
     nsswitch: &[u8],
     warnings: &mut Vec<Warning>,
-) -> Result<Gathered, Failure> {
+) -> Result<Gathered, GatherError> {
     let (sources, problems) = subid_sources(nsswitch);
     warnings.extend(
         problems
@@ -266,10 +294,10 @@ pub fn gather(
 }
 
 /// The fast pass over /etc/subuid or /etc/subgid: the caller's name or UID.
-fn read_file(kind: IdKind, gathered: &mut Gathered) -> Result<(), Failure> {
+fn read_file(kind: IdKind, gathered: &mut Gathered) -> Result<(), GatherError> {
     let path = kind.subid_path();
     gathered.sources.push(Source::Files { path });
-    let opened = config::open_config(path).map_err(Failure::Config)?;
+    let opened = config::open_config(path).map_err(GatherError::Config)?;
     if let Some(opened) = &opened {
         gathered.files =
             scan_direct_file(&opened.file, opened.size, &gathered.key).map_err(read_error(kind))?;
@@ -279,7 +307,7 @@ fn read_file(kind: IdKind, gathered: &mut Gathered) -> Result<(), Failure> {
 }
 
 /// Entries of other names with the caller's UID, for what is still refused.
-fn add_aliases(wanted: &Wanted, gathered: &mut Gathered) -> Result<(), Failure> {
+fn add_aliases(wanted: &Wanted, gathered: &mut Gathered) -> Result<(), GatherError> {
     let Some(file) = gathered.file.as_mut() else {
         return Ok(());
     };

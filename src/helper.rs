@@ -15,7 +15,7 @@ use crate::audit::{self, Severity};
 use crate::config::{self, NSSWITCH_CONF};
 use crate::directory::SystemDirectory;
 use crate::environment;
-use crate::error::{Failure, usage_line};
+use crate::error::{Failure, RefusalReport, usage_line};
 use crate::gather::{self, Gathered, Wanted};
 use crate::kind::IdKind;
 use crate::mapping::ValidMap;
@@ -224,7 +224,7 @@ impl Call {
     /// nothing effective), also when the gathering failed.
     fn gather(&self, wanted: &Wanted, nsswitch: &[u8]) -> Result<Gathered, Failure> {
         let mut warnings = Vec::new();
-        let gathered = gather::gather(wanted, nsswitch, &mut warnings);
+        let gathered = gather::gather(wanted, nsswitch, &mut warnings).map_err(Failure::from);
         let lines: Vec<String> = warnings.iter().map(|w| w.line(self.kind)).collect();
         if !lines.is_empty() {
             output::error_lines(self.kind.program(), &lines);
@@ -245,7 +245,7 @@ impl Call {
             Err(refusal) => {
                 gathered.number_lines(self.kind)?;
                 let user = display_name(wanted.account);
-                let report = gathered.into_report(refusal, user);
+                let report = RefusalReport::new(refusal, user, gathered);
                 Err(Failure::Refused(Box::new(report)))
             }
         }
