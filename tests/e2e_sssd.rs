@@ -317,7 +317,7 @@ fn assert_shows_match(work: &Path, prefix: &str, ctx: &str) {
                 .lines()
                 .filter_map(|l| {
                     let f: Vec<&str> = l.split_whitespace().collect();
-                    let range = newidmap::mapping::IdRange::new(
+                    let range = newidmap::parse::map::IdRange::new(
                         f.get(2)?.parse().ok()?,
                         f.get(3)?.parse().ok()?,
                     )?;

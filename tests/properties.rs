@@ -14,12 +14,12 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use newidmap::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError, Triplet, ValidMap};
-use newidmap::number::{decimal_len, parse_pid, parse_u32, push_decimal};
-use newidmap::owned::{OwnerKey, scan_aliases, scan_direct};
-use newidmap::passwd::TableDirectory;
-use newidmap::request::{self, Command, TargetSpec};
-use newidmap::subid::{Line, for_each_line, parse_line};
+use newidmap::parse::caller_entries::{OwnerKey, scan_aliases, scan_direct};
+use newidmap::parse::map::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError, Triplet, ValidMap};
+use newidmap::parse::number::{decimal_len, parse_pid, parse_u32, push_decimal};
+use newidmap::parse::passwd::TableDirectory;
+use newidmap::parse::request::{self, Command, TargetSpec};
+use newidmap::parse::subid::{Line, for_each_line, parse_line};
 use proptest::prelude::*;
 
 const LIMIT: u128 = u32::MAX as u128; // (uid_t)-1: the exclusive end bound

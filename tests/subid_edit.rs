@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use newidmap::admin::lock::lock_path;
-use newidmap::mapping::IdRange;
-use newidmap::subid::{Line, parse_line};
+use newidmap::parse::map::IdRange;
+use newidmap::parse::subid::{Line, parse_line};
 
 const SUBID: &str = env!("CARGO_BIN_EXE_subid");
 

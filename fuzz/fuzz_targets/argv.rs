@@ -9,9 +9,9 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 use libfuzzer_sys::fuzz_target;
-use newidmap::mapping::{MAX_LINES, MAX_MAP_BYTES};
-use newidmap::number::parse_u32;
-use newidmap::request::{self, Command};
+use newidmap::parse::map::{MAX_LINES, MAX_MAP_BYTES};
+use newidmap::parse::number::parse_u32;
+use newidmap::parse::request::{self, Command};
 
 #[path = "../../tests/model/kernel.rs"]
 mod kernel;

@@ -10,10 +10,10 @@
 use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
-use newidmap::passwd::TableDirectory;
-use newidmap::mapping::IdRange;
-use newidmap::owned::{OwnerKey, OwnerMatch, scan_aliases, scan_direct};
-use newidmap::subid::{Line, for_each_line, parse_line};
+use newidmap::parse::caller_entries::{OwnerKey, OwnerMatch, scan_aliases, scan_direct};
+use newidmap::parse::map::IdRange;
+use newidmap::parse::passwd::TableDirectory;
+use newidmap::parse::subid::{Line, for_each_line, parse_line};
 
 /// A reader that hands out at most `step` bytes per call.
 struct Trickle<'a> {

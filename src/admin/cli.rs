@@ -11,13 +11,14 @@ use super::edit::{self, EditError};
 use super::report::{EXIT_USAGE, Report};
 use super::show::{self, Who};
 use super::{PROGRAM, Paths};
-use crate::directory::SystemDirectory;
+use crate::act::accounts::SystemDirectory;
+use crate::act::output;
 use crate::kind::IdKind;
-use crate::logindefs::LoginDefs;
-use crate::mapping::IdRange;
-use crate::number::parse_u32;
-use crate::output::{self, escape};
-use crate::passwd::UserDirectory;
+use crate::parse::logindefs::LoginDefs;
+use crate::parse::map::IdRange;
+use crate::parse::number::parse_u32;
+use crate::parse::passwd::UserDirectory;
+use crate::parse::text::escape;
 
 const USAGE: &str = "\
 Usage: subid check [--format text|json] [FILE OPTIONS]

@@ -4,7 +4,7 @@
 //! Run as the user (checks yourself) or as root naming a user. Sections:
 //! ranges (files and NSS modules), the helpers first on PATH
 //! ([`super::doctor_setup`]), the kernel and the calling context
-//! ([`crate::environment`], the same detection the helpers use), the audit
+//! ([`crate::act::environment`], the same detection the helpers use), the audit
 //! trail, and a live trial that maps a throwaway namespace with the helpers
 //! found ([`super::doctor_trial`]). Exit 0 when all is well, 1 if any
 //! line is a problem, 3 on a bad command line.
@@ -22,14 +22,15 @@ use super::json::JsonWriter;
 use super::report::{EXIT_USAGE, FindingCode};
 use super::show::{self, Who};
 use super::{PROGRAM, Paths};
-use crate::directory::SystemDirectory;
-use crate::environment::{self, Context};
+use crate::act::accounts::SystemDirectory;
+use crate::act::environment::{self, Context};
+use crate::act::output;
 use crate::kind::IdKind;
-use crate::logindefs::LoginDefs;
-use crate::mapping::IdRange;
-use crate::output::{self, escape};
-use crate::passwd::{Account, UserDirectory};
-use crate::subid::{Line, for_each_line, parse_line};
+use crate::parse::logindefs::LoginDefs;
+use crate::parse::map::IdRange;
+use crate::parse::passwd::{Account, UserDirectory};
+use crate::parse::subid::{Line, for_each_line, parse_line};
+use crate::parse::text::escape;
 
 /// What rootless podman, buildah and rootlesskit need per user and kind.
 pub const MIN_IDS: u32 = 65_536;
@@ -120,7 +121,7 @@ fn subject(user: Option<&OsString>) -> Result<Subject, String> {
             let bytes = name.as_bytes();
             let uid = directory
                 .uid_by_name(bytes)
-                .or_else(|| crate::number::parse_u32(bytes))
+                .or_else(|| crate::parse::number::parse_u32(bytes))
                 .ok_or_else(|| format!("no such user \"{}\"", escape(bytes)))?;
             if uid != me && me != 0 {
                 return Err(format!(
@@ -178,9 +179,10 @@ fn ranges(kind: IdKind, subject: &Subject, paths: &Paths) -> (Vec<Check>, Option
                 sources
                     .iter()
                     .map(|s| match s {
-                        crate::nsswitch::SubidSource::Files =>
+                        crate::parse::nsswitch::SubidSource::Files =>
                             paths.subid(kind).display().to_string(),
-                        crate::nsswitch::SubidSource::Module(n) => crate::nsswitch::library_name(n),
+                        crate::parse::nsswitch::SubidSource::Module(n) =>
+                            crate::parse::nsswitch::library_name(n),
                     })
                     .collect::<Vec<_>>()
                     .join(", ")

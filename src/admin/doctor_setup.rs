@@ -66,7 +66,7 @@ impl Copy {
         } else {
             match capability {
                 Some((permitted, root_id))
-                    if permitted & (1 << crate::privilege::capability(kind).index()) != 0 =>
+                    if permitted & (1 << crate::act::privilege::capability(kind).index()) != 0 =>
                 {
                     Privilege::FileCapability { root_id }
                 }
@@ -108,8 +108,9 @@ impl Copy {
 
 /// True when this process's namespace maps its root to `outer`.
 fn maps_to_root(outer: u32) -> bool {
-    let map =
-        crate::environment::parse_map(&std::fs::read("/proc/self/uid_map").unwrap_or_default());
+    let map = crate::act::environment::parse_map(
+        &std::fs::read("/proc/self/uid_map").unwrap_or_default(),
+    );
     map.iter().any(|l| l.inner == 0 && l.outer == outer)
 }
 

@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode, Stdio};
 use super::doctor::{Check, Subject};
 use super::doctor_setup::{Copy, Helpers};
 use crate::kind::IdKind;
-use crate::mapping::IdRange;
+use crate::parse::map::IdRange;
 
 /// `subid __doctor-target`: the throwaway namespace's process. Unshares a
 /// user namespace, says `ready` (or the error) on stdout, and waits for

@@ -21,10 +21,10 @@ use super::lock::FileLock;
 use super::show::Who;
 use super::{Paths, defaults, file_word};
 use crate::kind::IdKind;
-use crate::logindefs::LoginDefs;
-use crate::mapping::IdRange;
-use crate::output::escape;
-use crate::subid::{Line, for_each_line, parse_line};
+use crate::parse::logindefs::LoginDefs;
+use crate::parse::map::IdRange;
+use crate::parse::subid::{Line, for_each_line, parse_line};
+use crate::parse::text::escape;
 
 /// How long to wait for another tool's lock (shadow tries 15 times, 1 s apart).
 pub const LOCK_WAIT: Duration = Duration::from_secs(15);
@@ -44,7 +44,7 @@ pub fn find_free(min: u32, max: u32, count: u32, taken: &mut [(u64, u64)]) -> Op
     }
     taken.sort_unstable();
     let count = u64::from(count);
-    let last = u64::from(max).min(crate::mapping::ID_LIMIT - 1);
+    let last = u64::from(max).min(crate::parse::map::ID_LIMIT - 1);
     let mut candidate = u64::from(min);
     for &(start, end) in taken.iter() {
         if end <= candidate {
@@ -248,8 +248,8 @@ fn read_defs(paths: &Paths) -> LoginDefs {
 
 /// Resolves a user for `add`: the passwd file, then NSS for the system file.
 fn resolve_user(paths: &Paths, accounts: &Accounts, user: &str) -> Option<u32> {
-    use crate::directory::SystemDirectory;
-    use crate::passwd::UserDirectory;
+    use crate::act::accounts::SystemDirectory;
+    use crate::parse::passwd::UserDirectory;
     accounts.uid_of(user.as_bytes()).or_else(|| {
         paths
             .passwd_is_system()

@@ -135,8 +135,8 @@ impl FileLock {
                     });
                 }
             };
-            let text = crate::text::trim(&holder);
-            let Some(holder) = crate::number::parse_pid(text) else {
+            let text = crate::parse::text::trim(&holder);
+            let Some(holder) = crate::parse::number::parse_pid(text) else {
                 // A lock being written by a tool that does not use link(2)
                 // could be empty for an instant; shadow's always has a PID.
                 if Instant::now() >= deadline {
@@ -151,7 +151,7 @@ impl FileLock {
                 // Stale: remove it only if it is still the same file.
                 let before = fs::metadata(lock).ok().map(|m| (m.dev(), m.ino()));
                 let again = fs::read(lock).ok();
-                if again.as_deref().map(crate::text::trim) == Some(text)
+                if again.as_deref().map(crate::parse::text::trim) == Some(text)
                     && fs::metadata(lock).ok().map(|m| (m.dev(), m.ino())) == before
                 {
                     let _ = fs::remove_file(lock);

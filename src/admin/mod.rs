@@ -8,19 +8,19 @@
 //! - [`edit`]: `add` / `remove`, under shadow's `FILE.lock` protocol
 //!   ([`lock`]), writing through `FILE+`, fsync, rename and a `FILE-` backup.
 //!
-//! All parsing goes through [`crate::subid`]; this tree adds no grammar.
+//! All parsing goes through [`crate::parse::subid`]; this tree adds no grammar.
 #![forbid(unsafe_code)]
 
-pub mod check;
-pub mod cli;
-pub mod doctor;
-pub mod doctor_setup;
-pub mod doctor_trial;
-pub mod edit;
-pub mod json;
+pub(crate) mod check;
+pub(crate) mod cli;
+pub(crate) mod doctor;
+pub(crate) mod doctor_setup;
+pub(crate) mod doctor_trial;
+pub(crate) mod edit;
+pub(crate) mod json;
 pub mod lock;
-pub mod report;
-pub mod show;
+pub(crate) mod report;
+pub(crate) mod show;
 
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,7 @@ impl Paths {
 }
 
 /// shadow's defaults when login.defs does not set a key.
-pub mod defaults {
+pub(crate) mod defaults {
     pub const UID_MIN: u32 = 1000;
     pub const UID_MAX: u32 = 60000;
     pub const SUB_MIN: u32 = 100_000;

@@ -8,7 +8,7 @@
 //! them...) would only mislead a client that maps what it is shown.
 //!
 //! Sources come from nsswitch.conf's `subid:` line through [`source_ranges`]:
-//! files, and libsubid modules through [`crate::nss::module_ranges`] (asked
+//! files, and libsubid modules through [`crate::act::nss::module_ranges`] (asked
 //! by user name, as shadow's libsubid does).
 #![forbid(unsafe_code)]
 
@@ -16,10 +16,10 @@ use std::io;
 use std::path::Path;
 
 use crate::kind::IdKind;
-use crate::mapping::IdRange;
-use crate::nsswitch::{SubidSource, subid_sources};
-use crate::number::push_decimal;
-use crate::subid::{Line, for_each_line, parse_line};
+use crate::parse::map::IdRange;
+use crate::parse::nsswitch::{SubidSource, subid_sources};
+use crate::parse::number::push_decimal;
+use crate::parse::subid::{Line, for_each_line, parse_line};
 
 use super::Paths;
 
@@ -74,7 +74,7 @@ pub fn file_lines(path: &Path, who: &Who) -> io::Result<Vec<(IdRange, usize)>> {
 #[derive(Debug)]
 pub enum SourceError {
     /// An NSS module that could not be loaded or asked.
-    Module(String, crate::nss::ModuleError),
+    Module(String, crate::act::nss::ModuleError),
     Read {
         path: String,
         error: io::Error,
@@ -86,7 +86,7 @@ impl SourceError {
         match self {
             SourceError::Module(name, error) => format!(
                 "subid module {} unavailable: {}",
-                crate::nsswitch::library_name(name),
+                crate::parse::nsswitch::library_name(name),
                 error.describe()
             ),
             SourceError::Read { path, error } => format!("cannot read {path}: {error}"),
@@ -131,8 +131,8 @@ pub fn labelled_source_ranges(
         SubidSource::Module(name) => {
             // Modules are asked by user name, as shadow's libsubid does.
             let owner = String::from_utf8_lossy(&who.given);
-            let library = crate::nsswitch::library_name(name);
-            crate::nss::module_ranges(name, &owner, kind)
+            let library = crate::parse::nsswitch::library_name(name);
+            crate::act::nss::module_ranges(name, &owner, kind)
                 .map(|found| found.into_iter().map(|r| (r, library.clone())).collect())
                 .map_err(|error| SourceError::Module(name.clone(), error))
         }
@@ -177,7 +177,7 @@ pub fn user_ranges(kind: IdKind, who: &Who, paths: &Paths) -> Found {
             }
             found.answered.push(match source {
                 SubidSource::Files => paths.subid(kind).display().to_string(),
-                SubidSource::Module(name) => crate::nsswitch::library_name(name),
+                SubidSource::Module(name) => crate::parse::nsswitch::library_name(name),
             });
         }
         Err(e) => found.problems.push(e),

@@ -101,8 +101,8 @@ impl Checker<'_> {
                 "set a count of at least 1, or delete the line".to_string(),
             ),
             LineProblem::PastLimit => {
-                let start = crate::number::parse_u32(field(1)).unwrap_or(0);
-                let count = crate::number::parse_u32(field(2)).unwrap_or(0);
+                let start = crate::parse::number::parse_u32(field(1)).unwrap_or(0);
+                let count = crate::parse::number::parse_u32(field(2)).unwrap_or(0);
                 let most = ID_LIMIT.saturating_sub(u64::from(start));
                 (
                     FindingCode::PastLimit,

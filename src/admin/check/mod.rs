@@ -1,7 +1,7 @@
 //! `subid check`: the problems in one subid file, found in one streaming
 //! pass plus two sorts.
 //!
-//! Each line goes through [`crate::subid::parse_line`]; entries become
+//! Each line goes through [`crate::parse::subid::parse_line`]; entries become
 //! 16-byte records `(start, count, owner, line)` with owners interned, so a
 //! million-line file costs a few tens of megabytes and `O(n log n)` time:
 //! one sort by owner finds duplicates, one sort by start and a sweep finds
@@ -24,14 +24,14 @@ use metadata::check_metadata;
 
 use super::report::{FileSummary, Finding, FindingCode, Severity};
 use super::{defaults, file_word};
-use crate::config::{ConfigProblem, trust_problem};
+use crate::act::config::{ConfigProblem, trust_problem};
 use crate::kind::IdKind;
-use crate::logindefs::LoginDefs;
-use crate::mapping::{ID_LIMIT, IdRange};
-use crate::output::escape;
-use crate::passwd::TableDirectory;
-use crate::subid::{Line, LineProblem, for_each_line, parse_line};
-use crate::text::{is_blank, trim};
+use crate::parse::logindefs::LoginDefs;
+use crate::parse::map::{ID_LIMIT, IdRange};
+use crate::parse::passwd::TableDirectory;
+use crate::parse::subid::{Line, LineProblem, for_each_line, parse_line};
+use crate::parse::text::escape;
+use crate::parse::text::{is_blank, trim};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
@@ -142,7 +142,7 @@ impl Checker<'_> {
             return id;
         }
         let id = u32::try_from(self.owners.len()).unwrap_or(u32::MAX);
-        let numeric = crate::number::parse_u32(owner);
+        let numeric = crate::parse::number::parse_u32(owner);
         let (key, known) = match (numeric, self.accounts.uid_of(owner)) {
             (_, Some(uid)) => (u64::from(uid), true),
             (Some(uid), None) => (u64::from(uid), self.accounts.has_uid(uid)),

@@ -20,7 +20,7 @@ impl Checker<'_> {
                     o.first_line,
                     shown_owner(&o.text),
                     o.lines,
-                    crate::number::parse_u32(&o.text).is_some(),
+                    crate::parse::number::parse_u32(&o.text).is_some(),
                     near_miss(&o.text, self.accounts),
                 )
             })
@@ -221,6 +221,6 @@ pub fn near_miss(owner: &[u8], accounts: &Accounts) -> Option<String> {
     }
     let meant: Vec<u8> = owner.iter().copied().filter(|&b| !is_blank(b)).collect();
     let known = accounts.uid_of(&meant).is_some()
-        || crate::number::parse_u32(&meant).is_some_and(|uid| accounts.has_uid(uid));
+        || crate::parse::number::parse_u32(&meant).is_some_and(|uid| accounts.has_uid(uid));
     (known && !meant.is_empty()).then(|| shown_owner(&meant))
 }

@@ -9,8 +9,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::mapping::{MapError, Triplet, ValidMap};
-use crate::number::{parse_pid, parse_u32};
+use crate::parse::map::{MapError, Triplet, ValidMap};
+use crate::parse::number::{parse_pid, parse_u32};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetSpec {
@@ -167,7 +167,7 @@ fn parse_target(text: &[u8]) -> Result<TargetSpec, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::Side;
+    use crate::parse::map::Side;
     use std::os::unix::ffi::OsStringExt;
 
     fn args(list: &[&[u8]]) -> Vec<OsString> {

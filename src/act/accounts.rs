@@ -3,13 +3,13 @@
 //! [`SystemDirectory`] asks glibc (getpwuid_r / getpwnam_r), so LDAP and
 //! SSSD users work, except that the caller's own entry is read from
 //! /etc/passwd directly when glibc would find it there first anyway (see
-//! [`crate::passwd`], which also holds the [`UserDirectory`] trait that keeps
+//! [`crate::parse::passwd`], which also holds the [`UserDirectory`] trait that keeps
 //! the policy testable without NSS).
 #![forbid(unsafe_code)]
 
 use nix::unistd::{Uid, User};
 
-use crate::passwd::{Account, LookupFailed, UserDirectory};
+use crate::parse::passwd::{Account, LookupFailed, UserDirectory};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemDirectory {
@@ -24,7 +24,7 @@ impl SystemDirectory {
     /// The directory as configured by nsswitch.conf's text.
     pub fn configured(nsswitch: &[u8]) -> SystemDirectory {
         SystemDirectory {
-            passwd_files_first: crate::nsswitch::passwd_files_first(nsswitch),
+            passwd_files_first: crate::parse::nsswitch::passwd_files_first(nsswitch),
         }
     }
 
@@ -33,11 +33,12 @@ impl SystemDirectory {
         if !self.passwd_files_first {
             return None;
         }
-        let opened = crate::config::open_config(crate::config::PASSWD).ok()??;
-        let text = crate::config::read_small(opened, DIRECT_PASSWD_LIMIT).ok()??;
-        match crate::passwd::lookup_uid(&text, uid) {
-            crate::passwd::FilesAnswer::Found(account) => Some(account),
-            crate::passwd::FilesAnswer::Absent | crate::passwd::FilesAnswer::Unsure => None,
+        let opened = crate::act::config::open_config(crate::act::config::PASSWD).ok()??;
+        let text = crate::act::config::read_small(opened, DIRECT_PASSWD_LIMIT).ok()??;
+        match crate::parse::passwd::lookup_uid(&text, uid) {
+            crate::parse::passwd::FilesAnswer::Found(account) => Some(account),
+            crate::parse::passwd::FilesAnswer::Absent
+            | crate::parse::passwd::FilesAnswer::Unsure => None,
         }
     }
 }

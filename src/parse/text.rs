@@ -24,9 +24,36 @@ pub fn trim(mut line: &[u8]) -> &[u8] {
     line
 }
 
+/// Escapes bytes for a message: printable ASCII stays (except `\` and `"`),
+/// everything else becomes `\xNN`, so a hostile name cannot forge lines or
+/// terminal escapes.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_control_and_non_ascii() {
+        assert_eq!(escape(b"alice"), "alice");
+        assert_eq!(
+            escape(b"evil\nnewuidmap: ok\x1b[2J"),
+            "evil\\x0anewuidmap: ok\\x1b[2J"
+        );
+        assert_eq!(escape("é".as_bytes()), "\\xc3\\xa9");
+        assert_eq!(escape(b"a\"b\\"), "a\\\"b\\\\");
+    }
 
     #[test]
     fn blanks_and_trimming() {

@@ -7,26 +7,30 @@
 //! capability, write setgroups and the map, and clear every capability.
 #![forbid(unsafe_code)]
 
+pub(crate) mod gather;
+pub(crate) mod messages;
+
 use std::ffi::OsString;
 
 use caps::CapsHashSet;
 
-use crate::audit::{self, Severity};
-use crate::config::{self, NSSWITCH_CONF};
-use crate::directory::SystemDirectory;
-use crate::environment;
-use crate::error::{Failure, RefusalReport, usage_line};
-use crate::gather::{self, Gathered, Wanted};
+use crate::act::accounts::SystemDirectory;
+use crate::act::audit::{self, Severity};
+use crate::act::config::{self, NSSWITCH_CONF};
+use crate::act::environment;
+use crate::act::output;
+use crate::act::privilege::{self, PrivilegeError};
+use crate::act::target::{Target, VerifiedTarget};
+use crate::act::write::{self, SetgroupsOutcome};
+use crate::decide::ownership::RealIds;
+use crate::decide::policy::{self, Approved, Grant, SetgroupsAction};
+use crate::helper::gather::{Gathered, Wanted};
+use crate::helper::messages::{Failure, RefusalReport, usage_line};
 use crate::kind::IdKind;
-use crate::mapping::ValidMap;
-use crate::output::{self, escape};
-use crate::ownership::RealIds;
-use crate::passwd::{Account, UserDirectory};
-use crate::policy::{self, Approved, Grant, SetgroupsAction};
-use crate::privilege::{self, PrivilegeError};
-use crate::request::{self, Command, MapRequest};
-use crate::target::{Target, VerifiedTarget};
-use crate::write::{self, SetgroupsOutcome};
+use crate::parse::map::ValidMap;
+use crate::parse::passwd::{Account, UserDirectory};
+use crate::parse::request::{self, Command, MapRequest};
+use crate::parse::text::escape;
 
 /// Exit statuses: 0 for a written map (or help), 1 for everything else.
 const SUCCESS: i32 = 0;
@@ -301,7 +305,7 @@ impl Call {
             text.extend_from_slice(note);
         }
         output::to_stdout(&text).map_err(|error| Failure::DryRunOutput {
-            errno: crate::target::io_errno(&error),
+            errno: crate::act::target::io_errno(&error),
         })
     }
 

@@ -64,7 +64,7 @@ fn printable(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::escape;
+    use crate::parse::text::escape;
 
     #[test]
     fn escaped_text_passes_unchanged() {

@@ -17,17 +17,17 @@
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 
-use crate::config;
-use crate::config::ConfigError;
+use crate::act::config;
+use crate::act::config::ConfigError;
+use crate::act::nss::{Module, ModuleError};
+use crate::decide::policy::{self, Coverage};
 use crate::kind::IdKind;
-use crate::mapping::{IdRange, ValidMap};
-use crate::nss::{Module, ModuleError};
-use crate::nsswitch::{SubidSource, library_name, subid_sources};
-use crate::owned::{
+use crate::parse::caller_entries::{
     OwnedEntry, OwnedScan, OwnerKey, OwnerMatch, scan_aliases, scan_direct, scan_direct_file,
 };
-use crate::passwd::{Account, UserDirectory};
-use crate::policy::{self, Coverage};
+use crate::parse::map::{IdRange, ValidMap};
+use crate::parse::nsswitch::{SubidSource, library_name, subid_sources};
+use crate::parse::passwd::{Account, UserDirectory};
 use nix::errno::Errno;
 
 /// The most `has_range` questions asked of one module whose listing failed.
@@ -238,7 +238,7 @@ impl Gathered {
 fn read_error(kind: IdKind) -> impl Fn(std::io::Error) -> GatherError {
     move |e| GatherError::Read {
         path: kind.subid_path(),
-        errno: crate::target::io_errno(&e),
+        errno: crate::act::target::io_errno(&e),
     }
 }
 

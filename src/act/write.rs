@@ -10,9 +10,9 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
+use crate::act::target::{Target, VerifiedTarget};
+use crate::decide::policy::{Approved, SetgroupsAction};
 use crate::kind::IdKind;
-use crate::policy::{Approved, SetgroupsAction};
-use crate::target::{Target, VerifiedTarget};
 
 /// What a failed write most likely means, found by looking, not guessing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,14 +131,14 @@ fn diagnose(target: &Target, kind: IdKind, errno: Errno) -> WriteCause {
     }
     if target
         .read_file("status")
-        .is_ok_and(|s| crate::environment::Status::parse(&s).exited())
+        .is_ok_and(|s| crate::act::environment::Status::parse(&s).exited())
     {
         return WriteCause::Zombie;
     }
     if matches!(errno, Errno::EPERM | Errno::EACCES) {
         // Outer IDs unmapped in the caller's namespace are ruled out by the
         // caller of write_map (helper::explain) before this is reported.
-        let apparmor_restricts = crate::environment::apparmor_restricts_userns();
+        let apparmor_restricts = crate::act::environment::apparmor_restricts_userns();
         return WriteCause::SecurityPolicy { apparmor_restricts };
     }
     WriteCause::Unexplained

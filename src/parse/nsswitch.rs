@@ -8,7 +8,7 @@
 //! sources are consulted in order until the answer can no longer change.
 #![forbid(unsafe_code)]
 
-use crate::text::{is_blank, trim};
+use crate::parse::text::{is_blank, trim};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubidSource {

@@ -20,13 +20,13 @@ use caps::Capability;
 
 use nix::errno::Errno;
 
-use crate::config::{ConfigError, ConfigProblem};
-use crate::error::Failure;
+use crate::act::config::{ConfigError, ConfigProblem};
+use crate::act::privilege::PrivilegeError;
+use crate::act::write::WriteCause;
+use crate::decide::policy::Coverage;
+use crate::helper::messages::Failure;
 use crate::kind::IdKind;
-use crate::mapping::{IdRange, ValidMap};
-use crate::policy::Coverage;
-use crate::privilege::PrivilegeError;
-use crate::write::WriteCause;
+use crate::parse::map::{IdRange, ValidMap};
 
 /// The fields of /proc/self/status the diagnosis needs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,9 +54,11 @@ impl Status {
             let Some(colon) = line.iter().position(|&b| b == b':') else {
                 continue;
             };
-            let (key, value) = (&line[..colon], crate::text::trim(&line[colon + 1..]));
+            let (key, value) = (&line[..colon], crate::parse::text::trim(&line[colon + 1..]));
             match key {
-                b"TracerPid" => status.tracer_pid = crate::number::parse_u32(value).unwrap_or(0),
+                b"TracerPid" => {
+                    status.tracer_pid = crate::parse::number::parse_u32(value).unwrap_or(0)
+                }
                 b"NoNewPrivs" => status.no_new_privs = value == b"1",
                 b"CapBnd" => {
                     if let Some(mask) = std::str::from_utf8(value)
@@ -99,7 +101,7 @@ pub fn parse_map(text: &[u8]) -> Vec<MapLine> {
             let mut fields = line
                 .split(|&b| b == b' ' || b == b'\t')
                 .filter(|f| !f.is_empty())
-                .map(crate::number::parse_u32);
+                .map(crate::parse::number::parse_u32);
             let (inner, outer, count) = (fields.next()??, fields.next()??, fields.next()??);
             Some(MapLine {
                 inner,
@@ -288,7 +290,7 @@ impl Context {
             IdKind::Gid => parse_map(&read("/proc/self/gid_map")),
         };
         let exe = std::fs::read_link("/proc/self/exe")
-            .map(|p| crate::output::escape(p.as_os_str().as_encoded_bytes()))
+            .map(|p| crate::parse::text::escape(p.as_os_str().as_encoded_bytes()))
             .unwrap_or_default();
         let file = std::fs::File::open("/proc/self/exe").ok();
         let exe_nosuid = file
@@ -376,7 +378,7 @@ impl Context {
 pub fn overflow_uid() -> u32 {
     std::fs::read("/proc/sys/kernel/overflowuid")
         .ok()
-        .and_then(|t| crate::number::parse_u32(t.trim_ascii()))
+        .and_then(|t| crate::parse::number::parse_u32(t.trim_ascii()))
         .unwrap_or(65534)
 }
 

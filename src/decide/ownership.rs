@@ -7,7 +7,7 @@
 //! [`login_defs_matters`] says the answer depends on it.
 #![forbid(unsafe_code)]
 
-use crate::passwd::Account;
+use crate::parse::passwd::Account;
 
 /// The caller's real IDs: the only identity the helpers trust.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

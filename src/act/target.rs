@@ -11,11 +11,11 @@ use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, openat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
 use nix::sys::statfs::{PROC_SUPER_MAGIC, fstatfs};
 
-use crate::config::{self, ConfigError, LOGIN_DEFS};
-use crate::logindefs::LoginDefs;
-use crate::ownership::{self, OwnershipMismatch, RealIds};
-use crate::passwd::Account;
-use crate::request::TargetSpec;
+use crate::act::config::{self, ConfigError, LOGIN_DEFS};
+use crate::decide::ownership::{self, OwnershipMismatch, RealIds};
+use crate::parse::logindefs::LoginDefs;
+use crate::parse::passwd::Account;
+use crate::parse::request::TargetSpec;
 use crate::sys;
 
 const DIR_FLAGS: OFlag = OFlag::O_RDONLY
@@ -113,25 +113,25 @@ pub struct Target {
 /// The way to get one, and to the write:
 ///
 /// ```no_run
-/// use newidmap::ownership::RealIds;
-/// use newidmap::passwd::Account;
-/// use newidmap::policy::Approved;
-/// use newidmap::target::{Rejection, Target, VerifiedTarget};
+/// use newidmap::decide::ownership::RealIds;
+/// use newidmap::parse::passwd::Account;
+/// use newidmap::decide::policy::Approved;
+/// use newidmap::act::target::{Rejection, Target, VerifiedTarget};
 /// fn verified(target: Target, real: RealIds, caller: &Account) -> Result<VerifiedTarget, Rejection> {
 ///     target.verify(real, caller)
 /// }
 /// fn write(target: &VerifiedTarget, approved: &Approved) {
-///     let _ = newidmap::write::write(target, approved);
+///     let _ = newidmap::act::write::write(target, approved);
 /// }
 /// ```
 ///
 /// A target made by hand does not compile:
 ///
 /// ```compile_fail,E0451
-/// use newidmap::ownership::RealIds;
-/// use newidmap::passwd::Account;
-/// use newidmap::policy::Approved;
-/// use newidmap::target::{Rejection, Target, VerifiedTarget};
+/// use newidmap::decide::ownership::RealIds;
+/// use newidmap::parse::passwd::Account;
+/// use newidmap::decide::policy::Approved;
+/// use newidmap::act::target::{Rejection, Target, VerifiedTarget};
 /// fn verified(target: Target, real: RealIds, caller: &Account) -> Result<VerifiedTarget, Rejection> {
 ///     Ok(VerifiedTarget { target })
 /// }
@@ -140,18 +140,18 @@ pub struct Target {
 /// nor does writing to an unverified target, or a map that was not decided:
 ///
 /// ```compile_fail,E0308
-/// use newidmap::policy::Approved;
-/// use newidmap::target::{Target, VerifiedTarget};
+/// use newidmap::decide::policy::Approved;
+/// use newidmap::act::target::{Target, VerifiedTarget};
 /// fn write(target: &Target, approved: &Approved) {
-///     let _ = newidmap::write::write(target, approved);
+///     let _ = newidmap::act::write::write(target, approved);
 /// }
 /// ```
 ///
 /// ```compile_fail,E0308
-/// use newidmap::mapping::ValidMap;
-/// use newidmap::target::VerifiedTarget;
+/// use newidmap::parse::map::ValidMap;
+/// use newidmap::act::target::VerifiedTarget;
 /// fn write(target: &VerifiedTarget, approved: &ValidMap) {
-///     let _ = newidmap::write::write(target, approved);
+///     let _ = newidmap::act::write::write(target, approved);
 /// }
 /// ```
 ///
@@ -188,7 +188,7 @@ impl Target {
     }
 
     /// The target checks, in shadow's order: the process belongs to the
-    /// caller (see [`crate::ownership`]), then its user namespace is a
+    /// caller (see [`crate::decide::ownership`]), then its user namespace is a
     /// direct child of ours created by the caller.
     pub fn verify(self, real: RealIds, caller: &Account) -> Result<VerifiedTarget, Rejection> {
         let owner = self.owner().map_err(Rejection::Target)?;
@@ -438,11 +438,11 @@ fn pidfd_pid(fd: i32) -> Option<i64> {
     let line = text
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(b"Pid:"))?;
-    let value = crate::text::trim(line);
+    let value = crate::parse::text::trim(line);
     match value.strip_prefix(b"-") {
         Some(b"1") => Some(-1),
         Some(_) => None,
-        None => crate::number::parse_u32(value).map(i64::from),
+        None => crate::parse::number::parse_u32(value).map(i64::from),
     }
 }
 
@@ -451,7 +451,7 @@ fn status_field(status: &[u8], key: &[u8]) -> Option<u32> {
     let line = status
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(key))?;
-    crate::number::parse_pid(crate::text::trim(line))
+    crate::parse::number::parse_pid(crate::parse::text::trim(line))
 }
 
 #[cfg(test)]

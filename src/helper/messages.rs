@@ -8,19 +8,19 @@
 use caps::Capability;
 use nix::errno::Errno;
 
-use crate::config::{ConfigError, ConfigProblem, NSSWITCH_CONF};
-use crate::environment::Cause;
-use crate::gather::{GatherError, Gathered, Source, Warning};
+use crate::act::config::{ConfigError, ConfigProblem, NSSWITCH_CONF};
+use crate::act::environment::Cause;
+use crate::act::privilege::PrivilegeError;
+use crate::act::target::{FdProblem, NamespaceProblem, Rejection, TargetError};
+use crate::act::write::{WriteCause, WriteError};
+use crate::decide::ownership::OwnershipMismatch;
+use crate::decide::policy::Refusal;
+use crate::helper::gather::{GatherError, Gathered, Source, Warning};
 use crate::kind::IdKind;
-use crate::mapping::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
-use crate::output::escape;
-use crate::owned::{BrokenLine, NearMiss, OwnedEntry};
-use crate::ownership::OwnershipMismatch;
-use crate::policy::Refusal;
-use crate::privilege::PrivilegeError;
-use crate::request::UsageError;
-use crate::target::{FdProblem, NamespaceProblem, Rejection, TargetError};
-use crate::write::{WriteCause, WriteError};
+use crate::parse::caller_entries::{BrokenLine, NearMiss, OwnedEntry};
+use crate::parse::map::{IdRange, MAX_LINES, MAX_MAP_BYTES, MapError};
+use crate::parse::request::UsageError;
+use crate::parse::text::escape;
 
 /// Where the caller's subordinate IDs were looked for, and what was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -659,10 +659,10 @@ fn write_lines(kind: IdKind, pid: u32, error: &WriteError) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gather::SourceState;
-    use crate::mapping::{Side, Triplet};
-    use crate::owned::OwnerMatch;
-    use crate::subid::LineProblem;
+    use crate::helper::gather::SourceState;
+    use crate::parse::caller_entries::OwnerMatch;
+    use crate::parse::map::{Side, Triplet};
+    use crate::parse::subid::LineProblem;
 
     fn r(start: u32, count: u32) -> IdRange {
         IdRange::new(start, count).unwrap()
@@ -862,7 +862,7 @@ mod tests {
     fn usage_and_map_texts() {
         let usage = Failure::Usage(UsageError::BadNumber {
             triplet: 0,
-            field: crate::request::Field::Count,
+            field: crate::parse::request::Field::Count,
             text: b"0x10".to_vec(),
         })
         .lines(IdKind::Uid);

@@ -5,7 +5,7 @@
 //! copied from argv.
 #![forbid(unsafe_code)]
 
-use crate::number::{decimal_len, push_decimal};
+use crate::parse::number::{decimal_len, push_decimal};
 
 /// The kernel refuses a map with more lines than this (Linux 4.15+).
 pub const MAX_LINES: usize = 340;

@@ -4,7 +4,7 @@
 //! win, as in shadow. Unknown keys are ignored.
 #![forbid(unsafe_code)]
 
-use crate::number::parse_u32;
+use crate::parse::number::parse_u32;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoginDefs {
@@ -27,15 +27,15 @@ impl LoginDefs {
     pub fn parse(text: &[u8]) -> LoginDefs {
         let mut defs = LoginDefs::default();
         for line in text.split(|&b| b == b'\n') {
-            let line = crate::text::trim(line);
+            let line = crate::parse::text::trim(line);
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
             let key_end = line
                 .iter()
-                .position(|&b| crate::text::is_blank(b))
+                .position(|&b| crate::parse::text::is_blank(b))
                 .unwrap_or(line.len());
-            let (key, value) = (&line[..key_end], crate::text::trim(&line[key_end..]));
+            let (key, value) = (&line[..key_end], crate::parse::text::trim(&line[key_end..]));
             let value = value
                 .strip_prefix(b"\"")
                 .and_then(|v| v.strip_suffix(b"\""))

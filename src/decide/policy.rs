@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::kind::IdKind;
-use crate::mapping::{IdRange, Triplet, ValidMap};
+use crate::parse::map::{IdRange, Triplet, ValidMap};
 
 /// Why a triplet was allowed. For newgidmap this decides setgroups: a map
 /// allowed only through the caller's own GID must not let the namespace drop
@@ -36,8 +36,8 @@ pub enum SetgroupsAction {
 ///
 /// ```
 /// use newidmap::IdKind;
-/// use newidmap::mapping::{Triplet, ValidMap};
-/// use newidmap::policy::{Approved, Coverage, Grant, decide};
+/// use newidmap::parse::map::{Triplet, ValidMap};
+/// use newidmap::decide::policy::{Approved, Coverage, Grant, decide};
 /// let own = Triplet { inner: 0, outer: 1000, count: 1 };
 /// let map = ValidMap::new(vec![own]).unwrap();
 /// let approved: Approved = decide(IdKind::Uid, &map, 1000, &Coverage::default()).unwrap();
@@ -48,8 +48,8 @@ pub enum SetgroupsAction {
 ///
 /// ```compile_fail,E0451
 /// use newidmap::IdKind;
-/// use newidmap::mapping::{Triplet, ValidMap};
-/// use newidmap::policy::{Approved, Coverage, Grant, decide};
+/// use newidmap::parse::map::{Triplet, ValidMap};
+/// use newidmap::decide::policy::{Approved, Coverage, Grant, decide};
 /// let own = Triplet { inner: 0, outer: 1000, count: 1 };
 /// let map = ValidMap::new(vec![own]).unwrap();
 /// let approved: Approved = Approved { kind: IdKind::Uid, map, grants: vec![Grant::OwnId] };

@@ -14,14 +14,14 @@ use std::io::{self, Read};
 
 use memchr::memmem::Finder;
 
-use crate::mapping::IdRange;
-use crate::number::{parse_u32, push_decimal};
-use crate::passwd::UserDirectory;
-use crate::subid::{
+use crate::parse::map::IdRange;
+use crate::parse::number::{parse_u32, push_decimal};
+use crate::parse::passwd::UserDirectory;
+use crate::parse::subid::{
     Chunk, Line, LineProblem, SMALL_TEXT, count_byte, find_byte, for_each_chunk_sized,
     for_each_line, parse_line,
 };
-use crate::text::is_blank;
+use crate::parse::text::is_blank;
 
 /// How the caller is recognised in an owner field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,7 +313,7 @@ pub fn scan_aliases<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passwd::TableDirectory;
+    use crate::parse::passwd::TableDirectory;
 
     fn r(start: u32, count: u32) -> IdRange {
         IdRange::new(start, count).unwrap()
@@ -642,7 +642,7 @@ alice:600000:1";
             large.extend_from_slice(format!("{owner}:{}:3\n", i * 3).as_bytes());
         }
         large.extend_from_slice(b"1000:4000000:7");
-        assert!(large.len() > crate::subid::READ_BYTES);
+        assert!(large.len() > crate::parse::subid::READ_BYTES);
         let cases: [(&str, &[u8], usize); 4] = [
             ("empty", b"", 0),
             ("small", b"bob:1:1\nalice:100000:65536\n", 1),

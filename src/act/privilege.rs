@@ -17,8 +17,8 @@ use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{Gid, Uid, getresgid, getresuid, setresgid, setresuid};
 
+use crate::decide::ownership::RealIds;
 use crate::kind::IdKind;
-use crate::ownership::RealIds;
 
 impl RealIds {
     /// The real UID and GID of this process: the caller's.

@@ -40,8 +40,8 @@
 use std::ffi::CString;
 
 use crate::kind::IdKind;
-use crate::mapping::{ID_LIMIT, IdRange};
-use crate::nsswitch::{is_module_name, library_name};
+use crate::parse::map::{ID_LIMIT, IdRange};
+use crate::parse::nsswitch::{is_module_name, library_name};
 use crate::sys::{SubidLoadError, SubidModule};
 
 const SUCCESS: i32 = 0;
@@ -76,7 +76,7 @@ impl ModuleError {
         match self {
             ModuleError::BadName { name } => format!(
                 "\"{}\" is not a module name",
-                crate::output::escape(name.as_bytes())
+                crate::parse::text::escape(name.as_bytes())
             ),
             ModuleError::BadOwner => "the user name cannot be passed to a module".into(),
             ModuleError::Load { library, message } => {
@@ -126,7 +126,7 @@ impl ModuleError {
 
 /// dlerror text can name paths with odd bytes; keep it printable.
 fn clean(message: &str) -> String {
-    crate::output::escape(message.as_bytes())
+    crate::parse::text::escape(message.as_bytes())
 }
 
 fn status_name(status: i32) -> String {

@@ -13,7 +13,7 @@
 //! never a second opinion.
 #![forbid(unsafe_code)]
 
-use crate::number::parse_u32;
+use crate::parse::number::parse_u32;
 
 /// A passwd entry, reduced to what the policy needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,8 +50,8 @@ impl TableDirectory {
                 let mut fields = line.split(|&b| b == b':');
                 let name = fields.next()?;
                 let _password = fields.next()?;
-                let uid = crate::number::parse_u32(fields.next()?)?;
-                let gid = crate::number::parse_u32(fields.next()?)?;
+                let uid = crate::parse::number::parse_u32(fields.next()?)?;
+                let gid = crate::parse::number::parse_u32(fields.next()?)?;
                 let name = String::from_utf8(name.to_vec()).ok()?;
                 (!name.is_empty() && !name.starts_with(['+', '-', '#'])).then_some(Account {
                     name: Some(name),

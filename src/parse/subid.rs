@@ -9,9 +9,9 @@
 
 use std::io::{self, Read};
 
-use crate::mapping::IdRange;
-use crate::number::parse_u32;
-use crate::text::trim;
+use crate::parse::map::IdRange;
+use crate::parse::number::parse_u32;
+use crate::parse::text::trim;
 
 /// Why a subid line grants nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
