@@ -388,11 +388,6 @@ pub fn apparmor_restricts_userns() -> bool {
         .is_ok_and(|v| v.trim_ascii() == b"1")
 }
 
-/// The owner of a file as this process sees it, for the unmapped-root check.
-pub fn file_uid(path: &str) -> Option<u32> {
-    std::fs::metadata(path).ok().map(|m| m.uid())
-}
-
 /// Called once, when a map call failed: if the calling environment
 /// explains the failure, wraps it so the message names that cause.
 pub fn explain(kind: IdKind, map: &ValidMap, failure: Failure) -> Failure {

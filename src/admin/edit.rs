@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::check::{Accounts, account_range};
 use super::lock::FileLock;
 use super::show::Who;
-use super::{Paths, defaults, file_word};
+use super::{Paths, defaults};
 use crate::kind::IdKind;
 use crate::parse::logindefs::LoginDefs;
 use crate::parse::map::IdRange;
@@ -412,11 +412,6 @@ pub fn remove(
             .map_err(|e| io_error(&file.path, "write", e))?;
     }
     Ok(removed)
-}
-
-/// `subuid` / `subgid` for messages.
-pub fn word(kind: IdKind) -> &'static str {
-    file_word(kind)
 }
 
 #[cfg(test)]

@@ -168,10 +168,6 @@ impl FileLock {
             pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
-
-    pub fn path(&self) -> &Path {
-        &self.lock
-    }
 }
 
 impl Drop for FileLock {

@@ -7,7 +7,7 @@
 //! lines the helpers ignore (count 0, hex, trailing blanks as shadow sees
 //! them...) would only mislead a client that maps what it is shown.
 //!
-//! Sources come from nsswitch.conf's `subid:` line through [`source_ranges`]:
+//! Sources come from nsswitch.conf's `subid:` line through [`labelled_source_ranges`]:
 //! files, and libsubid modules through [`crate::act::nss::module_ranges`] (asked
 //! by user name, as shadow's libsubid does).
 #![forbid(unsafe_code)]
@@ -47,12 +47,8 @@ impl Who {
     }
 }
 
-/// The user's entries in one subid file, in file order; none if it is absent.
-pub fn file_ranges(path: &Path, who: &Who) -> io::Result<Vec<IdRange>> {
-    Ok(file_lines(path, who)?.into_iter().map(|(r, _)| r).collect())
-}
-
-/// [`file_ranges`] with the line number of each entry.
+/// The user's entries in one subid file with the line number of each, in
+/// file order; none if it is absent.
 pub fn file_lines(path: &Path, who: &Who) -> io::Result<Vec<(IdRange, usize)>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -94,20 +90,8 @@ impl SourceError {
     }
 }
 
-/// The ranges one source grants `who`. The switch point for NSS modules.
-pub fn source_ranges(
-    source: &SubidSource,
-    kind: IdKind,
-    who: &Who,
-    paths: &Paths,
-) -> Result<Vec<IdRange>, SourceError> {
-    Ok(labelled_source_ranges(source, kind, who, paths)?
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect())
-}
-
-/// [`source_ranges`], each range with where it came from
+/// The ranges one source grants `who` (the switch point for NSS
+/// modules), each with where it came from
 /// (`/etc/subuid line 3`, `libsubid_sss.so`).
 pub fn labelled_source_ranges(
     source: &SubidSource,
