@@ -131,7 +131,7 @@ fn diagnose(target: &Target, kind: IdKind, errno: Errno) -> WriteCause {
     }
     if target
         .read_file("status")
-        .is_ok_and(|s| crate::act::environment::Status::parse(&s).exited())
+        .is_ok_and(|s| crate::parse::procfs::Status::parse(&s).exited())
     {
         return WriteCause::Zombie;
     }

@@ -314,7 +314,8 @@ fn calling_context() -> Vec<Check> {
     // not about subid's own file (never privileged, on any mount).
     context.exe_privileged = true;
     context.exe_nosuid = false;
-    let gid_map = environment::parse_map(&std::fs::read("/proc/self/gid_map").unwrap_or_default());
+    let gid_map =
+        crate::parse::procfs::parse_map(&std::fs::read("/proc/self/gid_map").unwrap_or_default());
     let mut checks = Vec::new();
     let id = "context";
     if context.status.no_new_privs {

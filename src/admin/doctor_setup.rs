@@ -108,9 +108,8 @@ impl Copy {
 
 /// True when this process's namespace maps its root to `outer`.
 fn maps_to_root(outer: u32) -> bool {
-    let map = crate::act::environment::parse_map(
-        &std::fs::read("/proc/self/uid_map").unwrap_or_default(),
-    );
+    let map =
+        crate::parse::procfs::parse_map(&std::fs::read("/proc/self/uid_map").unwrap_or_default());
     map.iter().any(|l| l.inner == 0 && l.outer == outer)
 }
 

@@ -7,6 +7,7 @@
 //! capability, write setgroups and the map, and clear every capability.
 #![forbid(unsafe_code)]
 
+mod explain;
 pub(crate) mod gather;
 pub(crate) mod messages;
 
@@ -17,7 +18,6 @@ use caps::CapsHashSet;
 use crate::act::accounts::SystemDirectory;
 use crate::act::audit::{self, Severity};
 use crate::act::config::{self, NSSWITCH_CONF};
-use crate::act::environment;
 use crate::act::output;
 use crate::act::privilege::{self, PrivilegeError};
 use crate::act::target::{Target, VerifiedTarget};
@@ -333,7 +333,7 @@ impl Call {
         }
         // Only a failure pays for the environment diagnosis, and it runs
         // with no capability left.
-        let failure = environment::explain(self.kind, map, failure);
+        let failure = explain::explain(self.kind, map, failure);
         let mut lines = failure.lines(self.kind);
         if !self.dry_run {
             let outcome = if self.granting_sent {

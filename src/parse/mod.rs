@@ -6,6 +6,7 @@ pub mod map;
 pub mod nsswitch;
 pub mod number;
 pub mod passwd;
+pub mod procfs;
 pub mod request;
 pub mod subid;
 pub mod text;
