@@ -476,145 +476,208 @@ fn ownership_lines(m: &OwnershipMismatch) -> Vec<String> {
 }
 
 fn refusal_lines(kind: IdKind, report: &RefusalReport) -> Vec<String> {
-    let refusal = &report.refusal;
+    let seen = Consulted::of(report);
+    let mut lines = vec![refusal_summary(kind, &report.refusal)];
+    if seen.total == 0 {
+        lines.push(nothing_owned(kind, report, &seen));
+        lines.push(nothing_owned_fix(kind, report, &seen));
+    } else {
+        lines.extend(owned_lines(kind, report, &seen));
+    }
+    lines.extend(refusal_notes(kind, report, &seen));
+    lines
+}
+
+/// What the refusal's words depend on: how much was found, and where.
+struct Consulted<'a> {
+    /// Ranges found, from the file and from modules.
+    total: usize,
+    /// nsswitch.conf names a module (the sources are then named).
+    with_modules: bool,
+    /// The subid file was among the sources.
+    files_used: bool,
+    /// Only sources that answered may be said to hold nothing: a module
+    /// that could not be consulted is named in a note instead.
+    answered: Vec<&'a str>,
+}
+
+impl Consulted<'_> {
+    fn of(report: &RefusalReport) -> Consulted<'_> {
+        let with_modules = !report.sources.is_empty();
+        Consulted {
+            total: report.owned.len() + report.module_ranges.len(),
+            with_modules,
+            files_used: !with_modules
+                || report
+                    .sources
+                    .iter()
+                    .any(|s| matches!(s, Source::Files { .. })),
+            answered: report
+                .sources
+                .iter()
+                .filter(|s| s.answered())
+                .map(Source::name)
+                .collect(),
+        }
+    }
+
+    /// Modules were configured and none of them (nor the file) answered.
+    fn nothing_answered(&self) -> bool {
+        self.with_modules && self.answered.is_empty()
+    }
+}
+
+/// shadow's words, so scripts that grep them still match.
+fn refusal_summary(kind: IdKind, refusal: &Refusal) -> String {
     let t = refusal.triplet;
-    let word = kind.word();
-    let upper = kind.upper();
-    let path = kind.subid_path();
     let (inner, outer) = (
         t.inner_range().map_or_else(String::new, |r| r.display()),
         t.outer_range().map_or_else(String::new, |r| r.display()),
     );
-    let mut lines = vec![format!(
-        "{word} range {inner} -> {outer} not allowed (triplet {} \"{}\")",
+    format!(
+        "{} range {inner} -> {outer} not allowed (triplet {} \"{}\")",
+        kind.word(),
         refusal.index + 1,
         t.display()
-    )];
+    )
+}
+
+fn nothing_owned(kind: IdKind, report: &RefusalReport, seen: &Consulted) -> String {
+    let (user, upper) = (&report.user, kind.upper());
+    if !seen.with_modules {
+        format!(
+            "{user} has no subordinate {upper}s in {}",
+            kind.subid_path()
+        )
+    } else if seen.answered.is_empty() {
+        format!(
+            "{user}'s subordinate {upper}s could not be looked up: {} could not be consulted (see the warning above)",
+            report.unavailable_modules.join(" and ")
+        )
+    } else {
+        format!(
+            "{user} has no subordinate {upper}s in {}",
+            seen.answered.join(" or ")
+        )
+    }
+}
+
+fn nothing_owned_fix(kind: IdKind, report: &RefusalReport, seen: &Consulted) -> String {
     let user = &report.user;
-    let total = report.owned.len() + report.module_ranges.len();
-    let with_modules = !report.sources.is_empty();
-    let files_used = !with_modules
-        || report
-            .sources
-            .iter()
-            .any(|s| matches!(s, Source::Files { .. }));
-    // Only sources that answered may be said to hold nothing: a module that
-    // could not be consulted is named in the note below instead.
-    let consulted: Vec<&str> = report
-        .sources
-        .iter()
-        .filter(|s| s.answered())
-        .map(Source::name)
-        .collect();
-    if total == 0 {
-        if !with_modules {
-            lines.push(format!("{user} has no subordinate {upper}s in {path}"));
-        } else if consulted.is_empty() {
-            lines.push(format!(
-                "{user}'s subordinate {upper}s could not be looked up: {} could not be consulted (see the warning above)",
-                report.unavailable_modules.join(" and ")
-            ));
+    if seen.nothing_answered() {
+        if report.service_unreachable {
+            "retry once the identity service answers again (for SSSD: systemctl status sssd)".into()
         } else {
-            lines.push(format!(
-                "{user} has no subordinate {upper}s in {}",
-                consulted.join(" or ")
-            ));
+            "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf"
+                .into()
         }
-        if with_modules && consulted.is_empty() {
-            lines.push(if report.service_unreachable {
-                "retry once the identity service answers again (for SSSD: systemctl status sssd)"
-                    .into()
-            } else {
-                "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf"
-                    .into()
-            });
-        } else if files_used {
-            // Never a fixed range: the one useradd hands out first is
-            // likely taken, and usermod does not check for overlaps.
-            // subid add picks a free block under shadow's lock.
-            lines.push(if pasteable_owner(user) {
-                format!("an administrator can add a free block with: subid add {user}")
-            } else {
-                "an administrator can add a free block with subid add and your login name".into()
-            });
+    } else if seen.files_used {
+        // Never a fixed range: the one useradd hands out first is likely
+        // taken, and usermod does not check for overlaps. subid add picks
+        // a free block under shadow's lock.
+        if pasteable_owner(user) {
+            format!("an administrator can add a free block with: subid add {user}")
         } else {
-            lines.push(format!(
-                "subordinate {upper}s come from {}: they are assigned in that identity service (e.g. FreeIPA), not here",
-                report
-                    .sources
-                    .iter()
-                    .map(Source::name)
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ));
+            "an administrator can add a free block with subid add and your login name".into()
         }
     } else {
-        const SHOWN: usize = 6;
-        let mut listed: Vec<String> = report
-            .owned
-            .iter()
-            .take(SHOWN)
-            .map(|e| {
-                if with_modules {
-                    format!("{} {path} line {}", e.range.human(), e.line)
-                } else {
-                    format!("{} line {}", e.range.human(), e.line)
-                }
-            })
-            .collect();
-        listed.extend(
+        format!(
+            "subordinate {}s come from {}: they are assigned in that identity service (e.g. FreeIPA), not here",
+            kind.upper(),
             report
-                .module_ranges
+                .sources
                 .iter()
-                .take(SHOWN.saturating_sub(listed.len()))
-                .map(|(module, r)| format!("{} from {module}", r.human())),
-        );
-        let more = total.saturating_sub(listed.len());
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        lines.push(format!(
-            "subordinate {upper}s of {user}: {}{more}",
+                .map(Source::name)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    }
+}
+
+/// The caller's ranges (at most six), then what the request lacks.
+fn owned_lines(kind: IdKind, report: &RefusalReport, seen: &Consulted) -> Vec<String> {
+    const SHOWN: usize = 6;
+    let path = kind.subid_path();
+    let mut listed: Vec<String> = report
+        .owned
+        .iter()
+        .take(SHOWN)
+        .map(|e| {
+            if seen.with_modules {
+                format!("{} {path} line {}", e.range.human(), e.line)
+            } else {
+                format!("{} line {}", e.range.human(), e.line)
+            }
+        })
+        .collect();
+    listed.extend(
+        report
+            .module_ranges
+            .iter()
+            .take(SHOWN.saturating_sub(listed.len()))
+            .map(|(module, r)| format!("{} from {module}", r.human())),
+    );
+    let more = seen.total.saturating_sub(listed.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let refusal = &report.refusal;
+    let lack = if refusal.partly_covered() {
+        let gaps: Vec<String> = refusal
+            .uncovered
+            .iter()
+            .take(4)
+            .map(|g| g.human())
+            .collect();
+        format!("not covered: {}", gaps.join(", "))
+    } else {
+        let wanted = refusal
+            .triplet
+            .outer_range()
+            .map_or_else(String::new, |r| r.human());
+        format!("none of {wanted} is among them")
+    };
+    vec![
+        format!(
+            "subordinate {}s of {}: {}{more}",
+            kind.upper(),
+            report.user,
             listed.join(", ")
-        ));
-        if refusal.partly_covered() {
-            let gaps: Vec<String> = refusal
-                .uncovered
-                .iter()
-                .take(4)
-                .map(|g| g.human())
-                .collect();
-            lines.push(format!("not covered: {}", gaps.join(", ")));
-        } else {
-            let wanted = t.outer_range().map_or_else(String::new, |r| r.human());
-            lines.push(format!("none of {wanted} is among them"));
-        }
-    }
-    for broken in &report.broken {
-        lines.push(format!(
-            "note: {path} line {} names {user} but grants nothing: {}",
-            broken.line,
-            broken.problem.describe()
-        ));
-    }
-    for near in &report.near_misses {
-        lines.push(format!(
+        ),
+        lack,
+    ]
+}
+
+/// Lines of the caller's that grant nothing, and modules not consulted.
+fn refusal_notes(kind: IdKind, report: &RefusalReport, seen: &Consulted) -> Vec<String> {
+    let (path, user) = (kind.subid_path(), &report.user);
+    let mut lines: Vec<String> = report
+        .broken
+        .iter()
+        .map(|broken| {
+            format!(
+                "note: {path} line {} names {user} but grants nothing: {}",
+                broken.line,
+                broken.problem.describe()
+            )
+        })
+        .collect();
+    lines.extend(report.near_misses.iter().map(|near| {
+        format!(
             "note: {path} line {} has owner \"{}\", not {user}: with the blank it is nobody's, so it grants nothing; an administrator should correct the owner field to {user}",
             near.line,
             escape(&near.owner)
-        ));
-    }
-    let all_unavailable = total == 0 && with_modules && consulted.is_empty();
-    for module in report
-        .unavailable_modules
-        .iter()
-        .filter(|_| !all_unavailable)
-    {
-        lines.push(format!(
-            "note: the subid module {module} was unavailable, so its ranges were not consulted (see the warning above)"
-        ));
+        )
+    }));
+    // When nothing answered, the lines above already name every module.
+    if !(seen.total == 0 && seen.nothing_answered()) {
+        lines.extend(report.unavailable_modules.iter().map(|module| {
+            format!(
+                "note: the subid module {module} was unavailable, so its ranges were not consulted (see the warning above)"
+            )
+        }));
     }
     lines
 }
