@@ -3,11 +3,12 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use super::check::{Accounts, check_file};
 use super::edit::{self, EditError};
+use super::options::{Options, accepted, parse_options, usage_error};
 use super::report::{EXIT_USAGE, Report};
 use super::show::{self, Who};
 use super::{PROGRAM, Paths};
@@ -58,157 +59,6 @@ Usage: getsubids [-g] user
     list subuid ranges for user
     pass -g to list subgid ranges
 ";
-
-/// Options shared by the commands; each command says which it accepts.
-#[derive(Debug, Default)]
-struct Options {
-    root: Option<PathBuf>,
-    subuid: Option<PathBuf>,
-    subgid: Option<PathBuf>,
-    passwd: Option<PathBuf>,
-    login_defs: Option<PathBuf>,
-    nsswitch: Option<PathBuf>,
-    json: bool,
-    group: bool,
-    uid_only: bool,
-    gid_only: bool,
-    count: Option<u32>,
-    another: bool,
-    positional: Vec<OsString>,
-}
-
-impl Options {
-    fn paths(&self) -> Paths {
-        let mut paths = match &self.root {
-            Some(root) => Paths::under(root),
-            None => Paths::default(),
-        };
-        let set = |slot: &mut PathBuf, value: &Option<PathBuf>| {
-            if let Some(value) = value {
-                *slot = value.clone();
-            }
-        };
-        set(&mut paths.subuid, &self.subuid);
-        set(&mut paths.subgid, &self.subgid);
-        set(&mut paths.passwd, &self.passwd);
-        set(&mut paths.login_defs, &self.login_defs);
-        set(&mut paths.nsswitch, &self.nsswitch);
-        paths
-    }
-
-    fn kinds(&self) -> Vec<IdKind> {
-        match (self.uid_only, self.gid_only) {
-            (true, false) => vec![IdKind::Uid],
-            (false, true) => vec![IdKind::Gid],
-            _ => vec![IdKind::Uid, IdKind::Gid],
-        }
-    }
-}
-
-fn parse_options(args: &[OsString], accepted: &[&str]) -> Result<Options, String> {
-    let mut options = Options::default();
-    let mut args = args.iter();
-    let mut only_positional = false;
-    while let Some(arg) = args.next() {
-        let bytes = arg.as_bytes();
-        if only_positional || !bytes.starts_with(b"-") || bytes == b"-" {
-            options.positional.push(arg.clone());
-            continue;
-        }
-        if bytes == b"--" {
-            only_positional = true;
-            continue;
-        }
-        let (name, inline) = match bytes.iter().position(|&b| b == b'=') {
-            Some(at) if bytes.starts_with(b"--") => (
-                String::from_utf8_lossy(&bytes[..at]).into_owned(),
-                Some(OsStr::from_bytes(&bytes[at + 1..]).to_os_string()),
-            ),
-            _ => (String::from_utf8_lossy(bytes).into_owned(), None),
-        };
-        if !accepted.contains(&name.as_str()) {
-            return Err(format!("unknown option \"{}\"", escape(bytes)));
-        }
-        let takes_value = matches!(
-            name.as_str(),
-            "--root"
-                | "--subuid"
-                | "--subgid"
-                | "--passwd"
-                | "--login-defs"
-                | "--nsswitch"
-                | "--format"
-                | "--count"
-        );
-        let value = if takes_value {
-            match inline.or_else(|| args.next().cloned()) {
-                Some(value) => Some(value),
-                None => return Err(format!("{name} needs a value")),
-            }
-        } else if inline.is_some() {
-            return Err(format!("{name} takes no value"));
-        } else {
-            None
-        };
-        let path = || value.clone().map(PathBuf::from);
-        match name.as_str() {
-            "--root" => options.root = path(),
-            "--subuid" => options.subuid = path(),
-            "--subgid" => options.subgid = path(),
-            "--passwd" => options.passwd = path(),
-            "--login-defs" => options.login_defs = path(),
-            "--nsswitch" => options.nsswitch = path(),
-            "--format" => {
-                options.json = match value.as_ref().map(|v| v.as_bytes()) {
-                    Some(b"json") => true,
-                    Some(b"text") => false,
-                    _ => return Err("--format takes text or json".into()),
-                }
-            }
-            "--count" => {
-                let count = value
-                    .as_ref()
-                    .and_then(|v| parse_u32(v.as_bytes()))
-                    .filter(|&c| c > 0);
-                match count {
-                    Some(count) => options.count = Some(count),
-                    None => return Err("--count takes a decimal number of at least 1".into()),
-                }
-            }
-            "-g" => options.group = true,
-            "--json" => options.json = true,
-            "--uid-only" => options.uid_only = true,
-            "--another" => options.another = true,
-            "--gid-only" => options.gid_only = true,
-            _ => return Err(format!("unknown option \"{}\"", escape(bytes))),
-        }
-    }
-    if options.uid_only && options.gid_only {
-        return Err("--uid-only and --gid-only exclude each other".into());
-    }
-    Ok(options)
-}
-
-const FILE_OPTIONS: [&str; 6] = [
-    "--root",
-    "--subuid",
-    "--subgid",
-    "--passwd",
-    "--login-defs",
-    "--nsswitch",
-];
-
-fn accepted(extra: &[&'static str]) -> Vec<&'static str> {
-    FILE_OPTIONS.iter().chain(extra).copied().collect()
-}
-
-fn usage_error(message: &str) -> ExitCode {
-    output::error_lines(
-        PROGRAM,
-        &[message.to_string(), "try 'subid --help'".to_string()],
-    );
-    ExitCode::from(EXIT_USAGE)
-}
 
 /// Entry point of the `subid` binary.
 pub fn main() -> ExitCode {
@@ -324,13 +174,7 @@ fn show_command(args: &[OsString]) -> ExitCode {
     };
     let user: Vec<u8> = match options.positional.first() {
         Some(user) => user.as_bytes().to_vec(),
-        None => {
-            let uid = nix::unistd::getuid().as_raw();
-            match SystemDirectory::default().account_by_uid(uid) {
-                Ok(Some(account)) => account.name.unwrap_or_else(|| uid.to_string()).into_bytes(),
-                _ => uid.to_string().into_bytes(),
-            }
-        }
+        None => own_name(),
     };
     let uid = uid_of(&paths, &user);
     let who = Who::new(&user, uid);
@@ -345,40 +189,7 @@ fn show_command(args: &[OsString]) -> ExitCode {
         paths.passwd.display().to_string()
     };
     if found.ranges.is_empty() {
-        // Only sources that answered are said to hold nothing.
-        let mut message = if !exists {
-            format!(
-                "no user \"{}\": not in {accounts}; check the spelling",
-                escape(&user)
-            )
-        } else if found.answered.is_empty() {
-            format!(
-                "the subordinate {}s of \"{}\" could not be looked up: no source answered",
-                kind.upper(),
-                escape(&user)
-            )
-        } else {
-            // A fix only when every source answered: one that could not be
-            // consulted may hold the ranges.
-            let fix = if uid.is_some() && found.problems.is_empty() {
-                format!(
-                    " (fix, as root: subid add {} --{}-only)",
-                    escape(&user),
-                    kind.word()
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "no subordinate {}s for \"{}\" in {}{fix}",
-                kind.upper(),
-                escape(&user),
-                found.answered.join(" or ")
-            )
-        };
-        if exists && !found.problems.is_empty() && !found.answered.is_empty() {
-            message.push_str(" (the sources above could not be consulted)");
-        }
+        let message = nothing_found(kind, &user, uid, &found, &accounts);
         output::error_lines(PROGRAM, &[message]);
         return ExitCode::FAILURE;
     }
@@ -395,6 +206,62 @@ fn show_command(args: &[OsString]) -> ExitCode {
     let text = show::render_human(kind, &escape(&user), &found.ranges, &found.sources);
     let _ = output::to_stdout(text.as_bytes());
     ExitCode::SUCCESS
+}
+
+/// The caller's user name, or their UID in decimal when they have none.
+fn own_name() -> Vec<u8> {
+    let uid = nix::unistd::getuid().as_raw();
+    match SystemDirectory::default().account_by_uid(uid) {
+        Ok(Some(account)) => account.name.unwrap_or_else(|| uid.to_string()).into_bytes(),
+        _ => uid.to_string().into_bytes(),
+    }
+}
+
+/// `subid show`'s message when no source granted anything.
+fn nothing_found(
+    kind: IdKind,
+    user: &[u8],
+    uid: Option<u32>,
+    found: &show::Found,
+    accounts: &str,
+) -> String {
+    // A numeric owner may stand for a UID without a passwd entry.
+    let exists = uid.is_some() || parse_u32(user).is_some();
+    // Only sources that answered are said to hold nothing.
+    let mut message = if !exists {
+        format!(
+            "no user \"{}\": not in {accounts}; check the spelling",
+            escape(user)
+        )
+    } else if found.answered.is_empty() {
+        format!(
+            "the subordinate {}s of \"{}\" could not be looked up: no source answered",
+            kind.upper(),
+            escape(user)
+        )
+    } else {
+        // A fix only when every source answered: one that could not be
+        // consulted may hold the ranges.
+        let fix = if uid.is_some() && found.problems.is_empty() {
+            format!(
+                " (fix, as root: subid add {} --{}-only)",
+                escape(user),
+                kind.word()
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "no subordinate {}s for \"{}\" in {}{fix}",
+            kind.upper(),
+            escape(user),
+            found.answered.join(" or ")
+        )
+    };
+    if exists && !found.problems.is_empty() && !found.answered.is_empty() {
+        message.push_str(" (the sources above could not be consulted)");
+    }
+    message
 }
 
 /// shadow's getsubids, argument for argument: `[-g] user` or `-h`.

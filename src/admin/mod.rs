@@ -19,6 +19,7 @@ pub(crate) mod doctor_trial;
 pub(crate) mod edit;
 pub(crate) mod json;
 pub mod lock;
+pub(crate) mod options;
 pub(crate) mod report;
 pub(crate) mod show;
 
