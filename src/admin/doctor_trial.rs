@@ -168,32 +168,7 @@ fn run_helper(
             format!("{shown} (as {}) could not be run: {e}", subject.name),
             "see the helper checks above".into(),
         ),
-        Ok(out) if !out.status.success() => {
-            let said = lines_of(&out.stderr);
-            let fix = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .map(|l| {
-                    l.trim_start_matches(&format!("{}: ", kind.program()))
-                        .to_string()
-                })
-                .filter(|l| !said.is_empty() && said.contains(" / ") && !l.is_empty())
-                .unwrap_or_else(|| "see the helper's message, and the checks above".into());
-            Check::problem(
-                "trial",
-                format!(
-                    "{shown} (as {}) failed ({}): {}",
-                    subject.name,
-                    out.status,
-                    if said.is_empty() {
-                        "no message".into()
-                    } else {
-                        said
-                    }
-                ),
-                fix,
-            )
-        }
+        Ok(out) if !out.status.success() => helper_failed(&shown, subject, kind, &out),
         Ok(_) if read_back != expected => Check::problem(
             "trial",
             format!(
@@ -213,6 +188,40 @@ fn run_helper(
             ),
         ),
     }
+}
+
+/// The trial's helper exited non-zero: its message, and its last line as the
+/// fix when the message carries the environment diagnosis.
+fn helper_failed(
+    shown: &str,
+    subject: &Subject,
+    kind: IdKind,
+    out: &std::process::Output,
+) -> Check {
+    let said = lines_of(&out.stderr);
+    let fix = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()
+        .map(|l| {
+            l.trim_start_matches(&format!("{}: ", kind.program()))
+                .to_string()
+        })
+        .filter(|l| !said.is_empty() && said.contains(" / ") && !l.is_empty())
+        .unwrap_or_else(|| "see the helper's message, and the checks above".into());
+    Check::problem(
+        "trial",
+        format!(
+            "{shown} (as {}) failed ({}): {}",
+            subject.name,
+            out.status,
+            if said.is_empty() {
+                "no message".into()
+            } else {
+                said
+            }
+        ),
+        fix,
+    )
 }
 
 #[cfg(test)]

@@ -67,20 +67,10 @@ pub fn check_metadata(path: &Path, file: &str, kind: IdKind) -> Vec<Finding> {
         meta.mode() & nix::sys::stat::SFlag::S_IFMT.bits(),
     );
     let fix = format!("chown root:root {file} && chmod 644 {file}");
-    let message = match trust_problem(kind_bits, meta.uid(), meta.gid(), meta.mode()) {
-        None => return found,
-        Some(ConfigProblem::NotRegular) => "is not a regular file".to_string(),
-        Some(ConfigProblem::NotOwnedByRoot { uid }) => format!(
-            "is owned by UID {uid}, not root: that user can grant themselves any range, and newuidmap refuses the file"
-        ),
-        Some(ConfigProblem::WritableByOthers { mode }) => format!(
-            "mode {mode:04o} lets every user write it and grant themselves any range; newuidmap refuses the file"
-        ),
-        Some(ConfigProblem::WritableByGroup { mode, gid }) => format!(
-            "mode {mode:04o} lets group {gid} write it and grant any range; newuidmap refuses the file"
-        ),
-        Some(other) => format!("cannot be trusted ({other:?})"),
+    let Some(problem) = trust_problem(kind_bits, meta.uid(), meta.gid(), meta.mode()) else {
+        return found;
     };
+    let message = trust_message(problem);
     found.push(finding(
         Severity::Error,
         FindingCode::Permissions,
@@ -88,4 +78,21 @@ pub fn check_metadata(path: &Path, file: &str, kind: IdKind) -> Vec<Finding> {
         fix,
     ));
     found
+}
+
+/// Why newuidmap refuses the file, for an administrator.
+fn trust_message(problem: ConfigProblem) -> String {
+    match problem {
+        ConfigProblem::NotRegular => "is not a regular file".to_string(),
+        ConfigProblem::NotOwnedByRoot { uid } => format!(
+            "is owned by UID {uid}, not root: that user can grant themselves any range, and newuidmap refuses the file"
+        ),
+        ConfigProblem::WritableByOthers { mode } => format!(
+            "mode {mode:04o} lets every user write it and grant themselves any range; newuidmap refuses the file"
+        ),
+        ConfigProblem::WritableByGroup { mode, gid } => format!(
+            "mode {mode:04o} lets group {gid} write it and grant any range; newuidmap refuses the file"
+        ),
+        other => format!("cannot be trusted ({other:?})"),
+    }
 }
