@@ -36,7 +36,8 @@ use crate::parse::text::escape;
 const SUCCESS: i32 = 0;
 const FAILURE: i32 = 1;
 
-/// The entry point of both binaries (their C `main`, see [`crate::helper_main`]).
+/// The entry point of both binaries (their C `main`, see [`crate::helper_main`]):
+/// harden, parse, then the call ([`Call::run`]).
 ///
 /// Nothing is printed while privileged: usage errors, `--help` and
 /// `--version` are printed only after every privilege is dropped.
@@ -44,48 +45,44 @@ pub fn main(kind: IdKind) -> i32 {
     output::install_panic_hook(kind.program());
     let ids = RealIds::current();
     if let Err(error) = privilege::harden_process() {
-        privilege::drop_before_output(ids, false);
-        output::error_lines(kind.program(), &Failure::Privilege(error).lines(kind));
-        return FAILURE;
+        return fail_before_the_call(kind, ids, Failure::Privilege(error));
     }
     // argv[0] is skipped unread: it may be empty or anything the caller chose.
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let command = match request::parse(&args) {
-        Ok(command) => command,
-        Err(error) => {
-            let failure = match error {
-                request::ArgError::Usage(e) => Failure::Usage(e),
-                request::ArgError::Map(e) => Failure::Map(e),
-            };
-            privilege::drop_before_output(ids, false);
-            output::error_lines(kind.program(), &failure.lines(kind));
-            return FAILURE;
+    let request = match request::parse(&args) {
+        Ok(Command::Map(request)) => request,
+        Ok(Command::Help) => return answer(ids, &help_text(kind)),
+        Ok(Command::Version) => return answer(ids, &version_text(kind)),
+        Err(request::ArgError::Usage(e)) => {
+            return fail_before_the_call(kind, ids, Failure::Usage(e));
         }
+        Err(request::ArgError::Map(e)) => return fail_before_the_call(kind, ids, Failure::Map(e)),
     };
-    match command {
-        Command::Help => {
-            privilege::drop_before_output(ids, false);
-            let _ = output::to_stdout(help_text(kind).as_bytes());
-            SUCCESS
-        }
-        Command::Version => {
-            privilege::drop_before_output(ids, false);
-            let _ = output::to_stdout(
-                format!(
-                    "{} (newidmap) {}\n",
-                    kind.program(),
-                    env!("CARGO_PKG_VERSION")
-                )
-                .as_bytes(),
-            );
-            SUCCESS
-        }
-        Command::Map(request) => {
-            let mut call = Call::new(kind, ids, &request);
-            let result = call.run(&request);
-            call.finish(result, &request.map)
-        }
-    }
+    let mut call = Call::new(kind, ids, &request);
+    let result = call.run(&request);
+    call.finish(result, &request.map)
+}
+
+/// Hardening or parsing failed: every privilege dropped, then the message.
+fn fail_before_the_call(kind: IdKind, ids: RealIds, failure: Failure) -> i32 {
+    privilege::drop_before_output(ids, false);
+    output::error_lines(kind.program(), &failure.lines(kind));
+    FAILURE
+}
+
+/// `--help` or `--version`: every privilege dropped, then the text.
+fn answer(ids: RealIds, text: &str) -> i32 {
+    privilege::drop_before_output(ids, false);
+    let _ = output::to_stdout(text.as_bytes());
+    SUCCESS
+}
+
+fn version_text(kind: IdKind) -> String {
+    format!(
+        "{} (newidmap) {}\n",
+        kind.program(),
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 fn help_text(kind: IdKind) -> String {
