@@ -8,7 +8,6 @@ pub(crate) mod audit;
 pub(crate) mod config;
 pub(crate) mod environment;
 pub(crate) mod nss;
-#[macro_use]
 pub(crate) mod output;
 pub(crate) mod privilege;
 pub mod target;

@@ -26,14 +26,6 @@ pub fn to_stdout(bytes: &[u8]) -> std::io::Result<()> {
     out.flush()
 }
 
-/// `say!(program, "format", args...)`: one `program: message` line on stderr.
-#[macro_export]
-macro_rules! say {
-    ($program:expr, $($arg:tt)*) => {
-        $crate::act::output::error_lines($program, &[format!($($arg)*)])
-    };
-}
-
 /// Installs a panic hook that prints one fixed line. The default hook reads
 /// RUST_BACKTRACE from the caller's environment; this one reads nothing.
 pub fn install_panic_hook(program: &'static str) {
