@@ -7,7 +7,7 @@
 # Why not `cargo fuzz`: cargo-fuzz passes -Zsanitizer=address, which needs a
 # nightly compiler (or RUSTC_BOOTSTRAP=1, which turns stable into nightly and
 # is not something a security project should depend on). The parsers fuzzed
-# here are safe Rust (#![forbid(unsafe_code)]), so AddressSanitizer adds
+# here are safe Rust (unsafe_code is denied outside src/sys.rs), so AddressSanitizer adds
 # little; what matters is coverage feedback, and that part of libFuzzer's
 # instrumentation (SanitizerCoverage) is reachable through stable -C flags.
 # So this script builds the libfuzzer-sys targets with exactly those flags on

@@ -1,5 +1,4 @@
 //! The one parameter that distinguishes newuidmap from newgidmap.
-#![forbid(unsafe_code)]
 
 /// Which kind of ID a helper maps. Everything that differs between the two
 /// helpers is derived from this value, so the binaries stay one line each.

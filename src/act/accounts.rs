@@ -5,7 +5,6 @@
 //! /etc/passwd directly when glibc would find it there first anyway (see
 //! [`crate::parse::passwd`], which also holds the [`UserDirectory`] trait that keeps
 //! the policy testable without NSS).
-#![forbid(unsafe_code)]
 
 use nix::unistd::{Uid, User};
 

@@ -5,7 +5,6 @@
 //! listens, or the receiver's queue is full (a stopped or hung journald or
 //! rsyslog: `net.unix.max_dgram_qlen` datagrams queued and unread), the
 //! record is dropped and the call goes on.
-#![forbid(unsafe_code)]
 
 use std::os::unix::net::UnixDatagram;
 

@@ -35,7 +35,6 @@
 //! range (SSSD's `has_range` lists too, so it fails the same way there).
 //! A module that could not be consulted is never reported as holding no
 //! ranges for the user.
-#![forbid(unsafe_code)]
 
 use std::ffi::CString;
 

@@ -8,7 +8,6 @@
 //! map), permitted is cut to those capabilities, effective, inheritable and
 //! ambient are emptied. The capabilities are made effective again only just
 //! before the map files are opened.
-#![forbid(unsafe_code)]
 
 use caps::{CapSet, Capability, CapsHashSet};
 use nix::errno::Errno;

@@ -4,7 +4,6 @@
 //! [`write`] is the one way in, and it takes exactly a [`VerifiedTarget`]
 //! (made only by the target checks) and an [`Approved`] map (made only by
 //! the policy's decision), so nothing unchecked or undecided can be written.
-#![forbid(unsafe_code)]
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat};

@@ -1,5 +1,4 @@
 //! Command line of `subid` (and of `getsubids` when invoked under that name).
-#![forbid(unsafe_code)]
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

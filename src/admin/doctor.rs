@@ -8,7 +8,6 @@
 //! trail, and a live trial that maps a throwaway namespace with the helpers
 //! found ([`super::doctor_trial`]). Exit 0 when all is well, 1 if any
 //! line is a problem, 3 on a bad command line.
-#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;

@@ -1,6 +1,5 @@
 //! `subid doctor`, continued: the helpers a launcher finds on PATH
 //! (the live trial that runs them is in [`super::doctor_trial`]).
-#![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -7,7 +7,6 @@
 //! backup), the new text is written to `FILE+` with the original mode and
 //! owner, fsynced, renamed over `FILE`, and the directory is fsynced. Lines
 //! we do not touch are kept byte for byte.
-#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::fs::{self, File, Metadata};

@@ -1,5 +1,4 @@
 //! A minimal JSON writer (no dependency): objects, arrays, strings, numbers.
-#![forbid(unsafe_code)]
 
 #[derive(Debug, Default)]
 pub struct JsonWriter {

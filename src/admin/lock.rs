@@ -8,7 +8,6 @@
 //! otherwise we wait and retry until the deadline. Unlocking unlinks
 //! `FILE.lock`. Like shadow, a lock whose content is not a PID is left for
 //! the administrator.
-#![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::fs;

@@ -9,7 +9,6 @@
 //!   ([`lock`]), writing through `FILE+`, fsync, rename and a `FILE-` backup.
 //!
 //! All parsing goes through [`crate::parse::subid`]; this tree adds no grammar.
-#![forbid(unsafe_code)]
 
 pub(crate) mod check;
 pub(crate) mod cli;

@@ -1,6 +1,5 @@
 //! The `subid` commands' options: one parser, each command naming the
 //! options it accepts.
-#![forbid(unsafe_code)]
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

@@ -1,5 +1,4 @@
 //! Findings of `subid check` and how they are printed (text or JSON).
-#![forbid(unsafe_code)]
 
 use super::json::JsonWriter;
 

@@ -10,7 +10,6 @@
 //! Sources come from nsswitch.conf's `subid:` line through [`labelled_source_ranges`]:
 //! files, and libsubid modules through [`crate::act::nss::module_ranges`] (asked
 //! by user name, as shadow's libsubid does).
-#![forbid(unsafe_code)]
 
 use std::io;
 use std::path::Path;

@@ -5,7 +5,6 @@
 //! their real UID and GID. The target's owner (an fstat of /proc/PID) and
 //! login.defs are read by the target checks, login.defs only when
 //! [`login_defs_matters`] says the answer depends on it.
-#![forbid(unsafe_code)]
 
 use crate::parse::passwd::Account;
 

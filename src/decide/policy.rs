@@ -4,7 +4,6 @@
 //! the caller's subordinate ranges (several adjacent or overlapping entries
 //! may cover it together), or when it maps exactly the caller's own ID once.
 //! Root is not exempt. The first refused triplet ends the decision.
-#![forbid(unsafe_code)]
 
 use crate::kind::IdKind;
 use crate::parse::map::{IdRange, Triplet, ValidMap};

@@ -1,7 +1,6 @@
 //! The environment diagnosis of a failed call: when the calling
 //! environment (a tracer, a nosuid mount, an unmapped namespace...) explains
 //! the failure, the message names that cause instead of blaming the install.
-#![forbid(unsafe_code)]
 
 use nix::errno::Errno;
 

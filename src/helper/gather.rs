@@ -12,7 +12,6 @@
 //! the drop); line numbers, which only messages need, cost a second read of
 //! the file ([`Gathered::number_lines`]), done only for a refusal or a dry
 //! run's notes.
-#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};

@@ -2,7 +2,6 @@
 //!
 //! Format: `KEY VALUE` per line, `#` comments, blanks around. Later lines
 //! win, as in shadow. Unknown keys are ignored.
-#![forbid(unsafe_code)]
 
 use crate::parse::number::parse_u32;
 

@@ -3,7 +3,6 @@
 //! The kernel truncates values above 2^32 and ignores text after a NUL, so
 //! the map written is always rendered here from validated u32 values, never
 //! copied from argv.
-#![forbid(unsafe_code)]
 
 use crate::parse::number::{decimal_len, push_decimal};
 

@@ -6,7 +6,6 @@
 //! listed (`subid: files sss`); a range is allowed when the union of what the
 //! sources grant covers it. Action items (`[NOTFOUND=return]`) are ignored;
 //! sources are consulted in order until the answer can no longer change.
-#![forbid(unsafe_code)]
 
 use crate::parse::text::{is_blank, trim};
 

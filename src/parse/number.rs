@@ -3,7 +3,6 @@
 //! shadow parses with strtoul(base 0), so it accepts `0x10`, `010` (octal)
 //! and surrounding blanks by accident; the kernel reads `010` as ten. A
 //! privileged helper must not guess, so anything else is refused.
-#![forbid(unsafe_code)]
 
 /// Parses `0|[1-9][0-9]*` into a u32; `None` for anything else or past u32::MAX.
 ///

@@ -11,7 +11,6 @@
 //! glibc after all. A UID the file does not hold also goes to glibc (the
 //! other sources may know it). So this is a faster route to the same answer,
 //! never a second opinion.
-#![forbid(unsafe_code)]
 
 use crate::parse::number::parse_u32;
 

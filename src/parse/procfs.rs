@@ -1,7 +1,6 @@
 //! What /proc/PID/status and /proc/PID/uid_map (gid_map) say, parsed.
 //! Pure; the environment diagnosis (`act::environment`), the write's
 //! diagnosis and `subid doctor` read the files and call these.
-#![forbid(unsafe_code)]
 
 use caps::Capability;
 

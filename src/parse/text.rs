@@ -1,6 +1,5 @@
 //! Byte-text helpers shared by every parser: what counts as a blank, and
 //! trimming. Pure; no I/O.
-#![forbid(unsafe_code)]
 
 /// The blanks shadow's and our parsers skip: space, tab, CR, VT, FF.
 pub fn is_blank(byte: u8) -> bool {

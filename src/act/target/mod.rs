@@ -1,7 +1,6 @@
 //! The target process: opened once as a /proc/PID directory descriptor,
 //! which stays bound to that task (after PID reuse, lookups through it fail
 //! with ESRCH), so every later access is relative to it.
-#![forbid(unsafe_code)]
 
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

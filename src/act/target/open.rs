@@ -1,7 +1,6 @@
 //! Opening the target however it is named (a PID, an inherited /proc/PID
 //! directory, a pidfd), so that it is a process, not a thread, and the
 //! descriptor stays bound to it.
-#![forbid(unsafe_code)]
 
 use std::io::Read;
 use std::os::fd::BorrowedFd;

@@ -1,5 +1,4 @@
 //! Findings about one line on its own: comments, blanks, malformed fields.
-#![forbid(unsafe_code)]
 
 use super::*;
 use crate::admin::report::{FindingCode, Severity};

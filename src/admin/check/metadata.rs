@@ -1,6 +1,5 @@
 //! Findings about the file itself: missing, a symbolic link, unreadable,
 //! or not trustworthy (owner, mode, type).
-#![forbid(unsafe_code)]
 
 use super::*;
 use crate::admin::report::{Finding, FindingCode, Severity};

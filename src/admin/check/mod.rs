@@ -12,7 +12,6 @@
 //! (one line's own problems), [`owners`] (unknown owners, duplicates,
 //! overlaps), [`accounts`] (ranges holding real account IDs) and
 //! [`metadata`] (the file itself).
-#![forbid(unsafe_code)]
 
 mod accounts;
 mod lines;

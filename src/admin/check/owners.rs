@@ -1,6 +1,5 @@
 //! Findings across entries: owners passwd does not know, duplicates and
 //! overlaps of one owner's entries, and overlaps between owners.
-#![forbid(unsafe_code)]
 
 use super::*;
 use crate::admin::report::{Finding, FindingCode, Severity};

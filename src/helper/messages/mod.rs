@@ -3,7 +3,6 @@
 //! Messages carry fixed text, numbers and escaped strings only. The first
 //! line is the summary (it also goes to the audit log); the lines after it
 //! say what to do. Nothing about other users' entries is ever printed.
-#![forbid(unsafe_code)]
 
 mod process;
 mod ranges;

@@ -1,6 +1,5 @@
 //! The words about the target process (opening it, its namespace, its
 //! owner) and about the write.
-#![forbid(unsafe_code)]
 
 use super::*;
 

@@ -1,6 +1,5 @@
 //! The words about the caller's ranges: warnings while they are gathered,
 //! and a refusal (what is owned, what is not covered, what to do).
-#![forbid(unsafe_code)]
 
 use super::*;
 
