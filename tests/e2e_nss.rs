@@ -93,135 +93,78 @@ fn nss_gid(install: Install, subid_line: &str, args: &[&str]) -> Outcome {
     nss_case(Case::gid(install, args), subid_line, None).run()
 }
 
-/// The helper's stderr contains `text`.
-fn assert_said(out: &Outcome, context: &str, text: &str) {
-    assert!(out.stderr.contains(text), "{context}: {}", out.stderr);
-}
+const UID: &str = "newuidmap";
+const GID: &str = "newgidmap";
 
-fn lines(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn assert_granted(out: &Outcome, context: &str) {
-    assert_eq!(out.status, 0, "{context}: {out:#?}");
-    assert!(!out.stderr.contains("panicked"), "{context}: {out:#?}");
-}
-
-#[test]
-fn module_only_grant() {
-    if !privileged("module_only_grant") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
+per_mode! {
+    fn module_only_grant(install) {
+        let ctx = install.to_string();
         // libsubid_test.so grants alice 500000:65536; the files are not read.
-        let out = nss_uid(
-            install,
-            "subid: test",
-            &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
-        );
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, "", "{ctx}");
-        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 500000 65536"]));
+        let out = nss_uid(install, "subid: test", &["{pid}", "0", "1000", "1", "1", "500000", "65536"]);
+        out.assert_maps(UID, &ctx, &["0 1000 1", "1 500000 65536"]);
+        out.assert_quiet(&ctx);
         let out = nss_gid(install, "subid: test", &["{pid}", "0", "500000", "65536"]);
-        assert_granted(&out, &ctx);
-        assert_eq!(out.gid_lines(), lines(&["0 500000 65536"]));
-        assert_eq!(
-            out.setgroups, "allow",
-            "{ctx}: a module grant keeps setgroups"
-        );
+        out.assert_maps(GID, &ctx, &["0 500000 65536"]);
+        assert_eq!(out.setgroups, "allow", "{ctx}: a module grant keeps setgroups");
         // alice's /etc/subuid range is not a source with `subid: test`.
         let out = nss_uid(install, "subid: test", &["{pid}", "0", "100000", "10"]);
-        out.assert_refused("newuidmap", &ctx);
-        assert_said(
-            &out,
-            &ctx,
-            "subordinate UIDs of alice: 500000-565535 (65536 IDs) from libsubid_test.so",
-        );
+        out.assert_refused(UID, &ctx);
+        out.says(&ctx, "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_test.so");
     }
-}
 
-#[test]
-fn files_only_grant_with_subid_files() {
-    if !privileged("files_only_grant_with_subid_files") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let out = nss_uid(
-            install,
-            "subid: files",
-            &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
-        );
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, "", "{ctx}");
-        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 100000 65536"]));
+    fn files_only_grant_with_subid_files(install) {
+        let ctx = install.to_string();
+        let out = nss_uid(install, "subid: files", &["{pid}", "0", "1000", "1", "1", "100000", "65536"]);
+        out.assert_maps(UID, &ctx, &["0 1000 1", "1 100000 65536"]);
+        out.assert_quiet(&ctx);
         // The module's range is not a source; the diagnosis is the file's.
         let out = nss_uid(install, "subid: files", &["{pid}", "0", "500000", "10"]);
-        out.assert_refused("newuidmap", &ctx);
-        assert!(!out.stderr.contains("libsubid"), "{ctx}: {}", out.stderr);
-        assert_said(
-            &out,
-            &ctx,
-            "subordinate UIDs of alice: 100000-165535 (65536 IDs) line 3",
-        );
-        // The dry run of a files-only configuration is unchanged.
-        let out = nss_uid(
-            install,
-            "subid: files",
-            &["--dry-run", "-", "0", "100000", "5"],
-        );
-        assert_granted(&out, &ctx);
+        out.assert_refused(UID, &ctx);
+        out.says_not(&ctx, "libsubid");
+        out.says(&ctx, "subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3");
+    }
+
+    /// The dry run of a files-only configuration is unchanged.
+    fn files_only_dry_run(install) {
+        let ctx = install.to_string();
+        let out = nss_uid(install, "subid: files", &["--dry-run", "-", "0", "100000", "5"]);
+        out.assert_granted(&ctx);
         assert_eq!(out.stdout, "0 100000 5\n", "{ctx}");
     }
-}
 
-#[test]
-fn union_of_files_and_module() {
-    if !privileged("union_of_files_and_module") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
+    fn union_of_files_and_module(install) {
+        let ctx = install.to_string();
         // [99000-100000) comes from the module, [100000-165536) from /etc/subuid.
         let map = ["{pid}", "0", "1000", "1", "1", "99000", "66536"];
         for subid in ["subid: files", "subid: test"] {
-            let out = nss_uid(install, subid, &map);
-            out.assert_refused("newuidmap", &format!("{ctx} {subid}"));
+            nss_uid(install, subid, &map).assert_refused(UID, &format!("{ctx} {subid}"));
         }
-        for subid in [
-            "subid: files test",
-            "subid: test files",
-            "SUBID:\ttest   files # both",
-        ] {
+        for subid in ["subid: files test", "subid: test files", "SUBID:\ttest   files # both"] {
+            let ctx = format!("{ctx} {subid}");
             let out = nss_uid(install, subid, &map);
-            assert_granted(&out, &format!("{ctx} {subid}"));
-            assert_eq!(out.stderr, "", "{ctx} {subid}");
-            assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 99000 66536"]));
+            out.assert_maps(UID, &ctx, &["0 1000 1", "1 99000 66536"]);
+            out.assert_quiet(&ctx);
             let out = nss_gid(install, subid, &["{pid}", "0", "99000", "66536"]);
-            assert_granted(&out, &format!("{ctx} {subid} gid"));
-            assert_eq!(out.gid_lines(), lines(&["0 99000 66536"]));
+            out.assert_maps(GID, &ctx, &["0 99000 66536"]);
             assert_eq!(out.setgroups, "allow", "{ctx}");
         }
-        // The dry run names the source of each triplet.
+        // A refusal lists what each source grants and what is missing.
+        let out = nss_uid(install, "subid: files test", &["{pid}", "0", "99000", "70000"]);
+        out.assert_refused(UID, &ctx);
+        out.says(&ctx, "[100000-165536) (65536 IDs) /etc/subuid line 3");
+        out.says(&ctx, "[99000-100000) (1000 IDs) from libsubid_test.so");
+        out.says(&ctx, "not covered: [165536-169000)");
+    }
+
+    /// The dry run names the source of each triplet.
+    fn union_dry_run_names_each_source(install) {
+        let ctx = install.to_string();
         let out = nss_uid(
             install,
             "subid: files test",
-            &[
-                "--dry-run",
-                "-",
-                "0",
-                "1000",
-                "1",
-                "1",
-                "99000",
-                "66536",
-                "70000",
-                "500000",
-                "10",
-            ],
+            &["--dry-run", "-", "0", "1000", "1", "1", "99000", "66536", "70000", "500000", "10"],
         );
-        assert_granted(&out, &ctx);
+        out.assert_granted(&ctx);
         assert_eq!(
             out.stdout,
             "0 1000 1\n1 99000 66536\n70000 500000 10\n\
@@ -230,249 +173,62 @@ fn union_of_files_and_module() {
              # triplet 3 (70000 500000 10): granted by libsubid_test.so\n",
             "{ctx}"
         );
-        // A refusal lists what each source grants and what is missing.
-        let out = nss_uid(
-            install,
-            "subid: files test",
-            &["{pid}", "0", "99000", "70000"],
-        );
-        out.assert_refused("newuidmap", &ctx);
-        let err = &out.stderr;
-        assert!(
-            err.contains("100000-165535 (65536 IDs) /etc/subuid line 3"),
-            "{ctx}: {err}"
-        );
-        assert!(
-            err.contains("99000-99999 (1000 IDs) from libsubid_test.so"),
-            "{ctx}: {err}"
-        );
-        assert!(
-            err.contains("not covered: 165536-168999 (3464 IDs)"),
-            "{ctx}: {err}"
-        );
     }
-}
 
-#[test]
-fn missing_module() {
-    if !privileged("missing_module") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
+    fn missing_module(install) {
+        let ctx = install.to_string();
         let warning = "newuidmap: warning: subid module libsubid_nosuch.so unavailable: cannot load libsubid_nosuch.so: libsubid_nosuch.so: cannot open shared object file";
         // Consulted first: the warning, then the file grants.
-        let out = nss_uid(
-            install,
-            "subid: nosuch files",
-            &["{pid}", "0", "100000", "10"],
-        );
-        assert_granted(&out, &ctx);
-        assert!(out.stderr.starts_with(warning), "{ctx}: {}", out.stderr);
-        assert_eq!(out.stderr.lines().count(), 1, "{ctx}: {}", out.stderr);
-        assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
+        let out = nss_uid(install, "subid: nosuch files", &["{pid}", "0", "100000", "10"]);
+        out.assert_maps(UID, &ctx, &["0 100000 10"]);
+        out.says_first(&ctx, warning);
+        if ours() {
+            assert_eq!(out.stderr.lines().count(), 1, "{ctx}: {}", out.stderr);
+        }
         // Listed after a source that already allows the map: never loaded.
-        let out = nss_uid(
-            install,
-            "subid: files nosuch",
-            &["{pid}", "0", "100000", "10"],
-        );
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, "", "{ctx}");
+        let out = nss_uid(install, "subid: files nosuch", &["{pid}", "0", "100000", "10"]);
+        out.assert_granted(&ctx);
+        out.assert_quiet(&ctx);
         // Needed and missing: the diagnosis says so.
-        let out = nss_uid(
-            install,
-            "subid: files nosuch",
-            &["{pid}", "0", "99000", "66536"],
-        );
-        out.assert_refused("newuidmap", &ctx);
-        assert!(out.stderr.starts_with(warning), "{ctx}: {}", out.stderr);
-        assert_said(
-            &out,
-            &ctx,
-            "uid range [0-66536) -> [99000-165536) not allowed",
-        );
-        assert_said(
-            &out,
-            &ctx,
-            "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted",
-        );
+        let out = nss_uid(install, "subid: files nosuch", &["{pid}", "0", "99000", "66536"]);
+        out.assert_refused(UID, &ctx);
+        out.says_first(&ctx, warning);
+        out.says(&ctx, "uid range [0-66536) -> [99000-165536) not allowed");
+        out.says(&ctx, "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted");
     }
-}
 
-/// A module without shadow_subid_free (SSSD 2.8 and 2.9 export none) is
-/// used like any other; its arrays go back to libc free(), as in shadow
-/// before 4.16.
-#[test]
-fn module_without_subid_free_works() {
-    if !privileged("module_without_subid_free_works") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let out = nss_uid(
-            install,
-            "subid: nofree",
-            &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
-        );
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, "", "{ctx}");
-        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 500000 65536"]));
-        let out = nss_gid(install, "subid: nofree", &["{pid}", "0", "99000", "1000"]);
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, "", "{ctx}");
-        assert_eq!(out.gid_lines(), lines(&["0 99000 1000"]));
-        // Union with the files, and the dry run naming it.
-        let out = nss_uid(
-            install,
-            "subid: files nofree",
-            &["--dry-run", "-", "0", "99000", "66536"],
-        );
-        assert_granted(&out, &ctx);
-        assert_eq!(
-            out.stdout,
-            "0 99000 66536\n\
-             # triplet 1 (0 99000 66536): granted by /etc/subuid line 3 + libsubid_nofree.so\n",
-            "{ctx}"
-        );
-        // A refusal lists its ranges as a source that answered.
-        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "600000", "10"]);
-        out.assert_refused("newuidmap", &ctx);
-        assert_said(
-            &out,
+    fn module_missing_a_symbol(install) {
+        let ctx = install.to_string();
+        let out = nss_uid(install, "subid: nofree files", &["{pid}", "0", "100000", "10"]);
+        out.assert_maps(UID, &ctx, &["0 100000 10"]);
+        out.says_first(
             &ctx,
-            "subordinate UIDs of alice: 500000-565535 (65536 IDs) from libsubid_nofree.so",
+            "newuidmap: warning: subid module libsubid_nofree.so unavailable: libsubid_nofree.so does not provide shadow_subid_free",
         );
-        assert!(!out.stderr.contains("unavailable"), "{ctx}: {}", out.stderr);
+        // Its ranges (the same file as libsubid_test.so's) are not used.
+        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "500000", "10"]);
+        out.assert_refused(UID, &ctx);
+        out.says(&ctx, "alice has no subordinate UIDs in libsubid_nofree.so");
+        out.says(&ctx, "the subid module libsubid_nofree.so was unavailable");
     }
-}
 
-/// A library without shadow_subid_list_owner_ranges is no libsubid module:
-/// reported, skipped, and never said to hold no ranges.
-#[test]
-fn module_missing_a_symbol() {
-    if !privileged("module_missing_a_symbol") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let out = nss_uid(
-            install,
-            "subid: nolist files",
-            &["{pid}", "0", "100000", "10"],
-        );
-        assert_granted(&out, &ctx);
-        assert!(
-            out.stderr.starts_with(
-                "newuidmap: warning: subid module libsubid_nolist.so unavailable: libsubid_nolist.so does not provide shadow_subid_list_owner_ranges"
-            ),
-            "{ctx}: {}",
-            out.stderr
-        );
-        assert_eq!(out.uid_lines(), lines(&["0 100000 10"]));
-        // Its ranges (the same file as libsubid_test.so's) are not used, and
-        // the refusal does not claim alice has none there.
-        let out = nss_uid(install, "subid: nolist", &["{pid}", "0", "500000", "10"]);
-        out.assert_refused("newuidmap", &ctx);
-        assert!(
-            !out.stderr.contains("has no subordinate"),
-            "{ctx}: {}",
-            out.stderr
-        );
-        assert_said(
-            &out,
-            &ctx,
-            "alice's subordinate UIDs could not be looked up: libsubid_nolist.so could not be consulted (see the warning above)",
-        );
-        assert_said(
-            &out,
-            &ctx,
-            "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf",
-        );
-        // With the files consulted too, only the files are said to hold none.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]).by(CAROL),
-            "subid: files nolist",
-            None,
-        )
-        .run();
-        out.assert_refused("newuidmap", &ctx);
-        assert_said(&out, &ctx, "carol has no subordinate UIDs in /etc/subuid\n");
-        assert_said(
-            &out,
-            &ctx,
-            "note: the subid module libsubid_nolist.so was unavailable",
-        );
-    }
-}
-
-#[test]
-fn module_returning_error_conn() {
-    if !privileged("module_returning_error_conn") {
-        return;
-    }
-    let ranges = "mode conn\nu alice 500000 65536\n";
-    for install in BOTH {
-        let ctx = format!("{install:?}");
+    fn module_returning_error_conn(install) {
+        let ctx = install.to_string();
+        let ranges = "mode conn\nu alice 500000 65536\n";
         let warning = "warning: subid module libsubid_test.so unavailable: libsubid_test.so cannot reach its service (SUBID_STATUS_ERROR_CONN); using the other sources";
-        let out = nss_case(
-            Case::gid(install, &["{pid}", "0", "100000", "10"]),
-            "subid: test files",
-            Some(ranges),
-        )
-        .run();
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, format!("newgidmap: {warning}\n"), "{ctx}");
-        assert_eq!(out.gid_lines(), lines(&["0 100000 10"]));
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]),
-            "subid: test files",
-            Some(ranges),
-        )
-        .run();
-        out.assert_refused("newuidmap", &ctx);
-        assert!(
-            out.stderr.starts_with(&format!("newuidmap: {warning}\n")),
-            "{ctx}: {}",
-            out.stderr
-        );
-        assert_said(
-            &out,
-            &ctx,
-            "the subid module libsubid_test.so was unavailable",
-        );
-        // The module is the only source: the refusal says it could not be
-        // asked, never that alice has no ranges in it.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]),
-            "subid: test",
-            Some(ranges),
-        )
-        .run();
-        out.assert_refused("newuidmap", &ctx);
-        let said: Vec<&str> = out.stderr.lines().collect();
-        assert_eq!(
-            said,
-            [
-                "newuidmap: warning: subid module libsubid_test.so unavailable: libsubid_test.so cannot reach its service (SUBID_STATUS_ERROR_CONN); it is the only subid source in /etc/nsswitch.conf",
-                "newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")",
-                "newuidmap: alice's subordinate UIDs could not be looked up: libsubid_test.so could not be consulted (see the warning above)",
-                "newuidmap: retry once the identity service answers again (for SSSD: systemctl status sssd)",
-            ],
-            "{ctx}"
-        );
+        let out = nss_case(Case::gid(install, &["{pid}", "0", "100000", "10"]), "subid: test files", Some(ranges)).run();
+        out.assert_maps(GID, &ctx, &["0 100000 10"]);
+        out.says_exactly(&ctx, &format!("newgidmap: {warning}\n"));
+        let out = nss_case(Case::uid(install, &["{pid}", "0", "500000", "10"]), "subid: test files", Some(ranges)).run();
+        out.assert_refused(UID, &ctx);
+        out.says_first(&ctx, &format!("newuidmap: {warning}\n"));
+        out.says(&ctx, "the subid module libsubid_test.so was unavailable");
     }
-}
 
-#[test]
-fn module_listing_no_ranges_for_the_user() {
-    if !privileged("module_listing_no_ranges_for_the_user") {
-        return;
-    }
-    for install in BOTH {
+    fn module_listing_no_ranges_for_the_user(install) {
         // UNKNOWN_USER (what SSSD answers) and SUCCESS with 0 ranges alike.
         for extra in ["", "mode empty-success\n"] {
-            let ctx = format!("{install:?} {extra:?}");
+            let ctx = format!("{install} {extra:?}");
             let ranges = format!("{extra}u alice 500000 65536\n");
             let out = nss_case(
                 Case::uid(install, &["{pid}", "0", "500000", "10"]).by(CAROL),
@@ -480,16 +236,12 @@ fn module_listing_no_ranges_for_the_user() {
                 Some(&ranges),
             )
             .run();
-            out.assert_refused("newuidmap", &ctx);
-            let lines_: Vec<&str> = out.stderr.lines().collect();
-            assert_eq!(
-                lines_,
-                [
-                    "newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")",
-                    "newuidmap: carol has no subordinate UIDs in libsubid_test.so",
-                    "newuidmap: subordinate UIDs come from libsubid_test.so: they are assigned in that identity service (e.g. FreeIPA), not here",
-                ],
-                "{ctx}"
+            out.assert_refused(UID, &ctx);
+            out.says_exactly(
+                &ctx,
+                "newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")\n\
+                 newuidmap: carol has no subordinate UIDs in libsubid_test.so\n\
+                 newuidmap: subordinate UIDs come from libsubid_test.so: they are assigned in that identity service (e.g. FreeIPA), not here\n",
             );
             // Her own UID needs no source.
             let out = nss_case(
@@ -498,224 +250,113 @@ fn module_listing_no_ranges_for_the_user() {
                 Some(&ranges),
             )
             .run();
-            assert_granted(&out, &ctx);
-            assert_eq!(out.stderr, "", "{ctx}");
-            assert_eq!(out.uid_lines(), lines(&["0 1002 1"]));
+            out.assert_maps(UID, &ctx, &["0 1002 1"]);
+            out.assert_quiet(&ctx);
         }
     }
-}
 
-#[test]
-fn failed_listing_falls_back_to_has_range() {
-    if !privileged("failed_listing_falls_back_to_has_range") {
-        return;
-    }
-    let ranges = "mode list-error\nu alice 500000 65536\nu alice 99000 1000\n";
-    let note = "warning: libsubid_test.so could not list your ranges; asking it about each requested range";
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "65536"]),
-            "subid: test",
-            Some(ranges),
-        )
-        .run();
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, format!("newuidmap: {note}\n"), "{ctx}");
-        assert_eq!(out.uid_lines(), lines(&["0 500000 65536"]));
+    fn failed_listing_falls_back_to_has_range(install) {
+        let ctx = install.to_string();
+        let ranges = "mode list-error\nu alice 500000 65536\nu alice 99000 1000\n";
+        let note = "warning: libsubid_test.so could not list your ranges; asking it about each requested range";
+        let out = nss_case(Case::uid(install, &["{pid}", "0", "500000", "65536"]), "subid: test", Some(ranges)).run();
+        out.assert_maps(UID, &ctx, &["0 500000 65536"]);
+        out.says_exactly(&ctx, &format!("newuidmap: {note}\n"));
         // has_range is asked for the part the file leaves uncovered.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "99000", "66536"]),
-            "subid: files test",
-            Some(ranges),
-        )
-        .run();
-        assert_granted(&out, &ctx);
-        assert_eq!(out.uid_lines(), lines(&["0 99000 66536"]));
+        nss_case(Case::uid(install, &["{pid}", "0", "99000", "66536"]), "subid: files test", Some(ranges))
+            .run()
+            .assert_maps(UID, &ctx, &["0 99000 66536"]);
         // A range the module does not hold whole is still refused.
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "565000", "1000"]),
-            "subid: test",
-            Some(ranges),
-        )
-        .run();
-        out.assert_refused("newuidmap", &ctx);
+        nss_case(Case::uid(install, &["{pid}", "0", "565000", "1000"]), "subid: test", Some(ranges))
+            .run()
+            .assert_refused(UID, &ctx);
     }
-}
 
-#[test]
-fn invalid_module_entries_are_ignored() {
-    if !privileged("invalid_module_entries_are_ignored") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let out = nss_case(
-            Case::uid(install, &["{pid}", "0", "700000", "10"]).by(ERIN),
-            "subid: test",
-            None,
-        )
-        .run();
-        assert_granted(&out, &ctx);
-        assert_eq!(
-            out.stderr,
+    fn invalid_module_entries_are_ignored(install) {
+        let ctx = install.to_string();
+        let out = nss_case(Case::uid(install, &["{pid}", "0", "700000", "10"]).by(ERIN), "subid: test", None).run();
+        out.assert_maps(UID, &ctx, &["0 700000 10"]);
+        out.says_exactly(
+            &ctx,
             "newuidmap: warning: libsubid_test.so listed start 4294967295 count 10, which is not a valid uid range; ignored\n\
              newuidmap: warning: libsubid_test.so listed start 800000 count 0, which is not a valid uid range; ignored\n",
-            "{ctx}"
         );
-        assert_eq!(out.uid_lines(), lines(&["0 700000 10"]));
     }
-}
 
-#[test]
-fn untrusted_nsswitch_conf_is_refused() {
-    if !privileged("untrusted_nsswitch_conf_is_refused") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let mut case = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]),
-            "subid: test",
-            None,
-        );
+    fn untrusted_nsswitch_conf_is_refused(install) {
+        let ctx = install.to_string();
+        let mut case = nss_case(Case::uid(install, &["{pid}", "0", "500000", "10"]), "subid: test", None);
         case.prepare.push_str("\nchmod 0666 \"$FIX/nsswitch.conf\"");
         let out = case.run();
-        out.assert_refused("newuidmap", &ctx);
-        assert!(
-            out.stderr
-                .starts_with("newuidmap: refusing /etc/nsswitch.conf: writable by others"),
-            "{ctx}: {}",
-            out.stderr
-        );
+        out.assert_refused(UID, &ctx);
+        out.says_first(&ctx, "newuidmap: refusing /etc/nsswitch.conf: writable by others");
     }
-}
 
-/// The other way a module gets installed: as a file in a trusted system
-/// library directory, found by the loader's default search without any
-/// ld.so.cache entry. Here the directory is an overlay inside the case's
-/// mount namespace, and /etc/ld.so.cache is the host's.
-#[test]
-fn module_in_a_trusted_library_directory() {
-    if !privileged("module_in_a_trusted_library_directory") {
-        return;
-    }
-    let libdir = [
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/usr/lib64",
-        "/usr/lib",
-    ]
-    .into_iter()
-    .find(|d| Path::new(d).join("libc.so.6").exists())
-    .expect("a system library directory holding libc.so.6");
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let mut case = nss_case(
-            Case::uid(
-                install,
-                &["{pid}", "0", "1000", "1", "1", "500000", "65536"],
-            ),
+    /// The other way a module gets installed: as a file in a trusted system
+    /// library directory, found by the loader's default search without any
+    /// ld.so.cache entry. Here the directory is an overlay inside the case's
+    /// mount namespace, and /etc/ld.so.cache is the host's.
+    fn module_in_a_trusted_library_directory(install) {
+        let ctx = install.to_string();
+        let libdir = [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/usr/lib64",
+            "/usr/lib",
+        ]
+        .into_iter()
+        .find(|d| Path::new(d).join("libc.so.6").exists())
+        .expect("a system library directory holding libc.so.6");
+        let out = nss_case(
+            Case::uid(install, &["{pid}", "0", "1000", "1", "1", "500000", "65536"]),
             "subid: files test",
             None,
-        );
-        case.prepare = format!(
+        )
+        .prepare(format!(
             "mount -t overlay overlay -o lowerdir={}:{libdir} {libdir} || exit 95",
             module_dir().display()
-        );
-        let out = case.run();
-        assert_granted(&out, &ctx);
-        assert_eq!(out.stderr, "", "{ctx}");
-        assert_eq!(out.uid_lines(), lines(&["0 1000 1", "1 500000 65536"]));
+        ))
+        .run();
+        out.assert_maps(UID, &ctx, &["0 1000 1", "1 500000 65536"]);
+        out.assert_quiet(&ctx);
     }
-}
 
-/// The caller cannot point the helper at a module of their choosing: in a
-/// setuid or file-capability process the loader ignores LD_LIBRARY_PATH
-/// (and the module name can never be a path).
-#[test]
-fn ld_library_path_is_ignored() {
-    if !privileged("ld_library_path_is_ignored") {
-        return;
-    }
-    for install in BOTH {
-        let ctx = format!("{install:?}");
-        let mut case = nss_case(
-            Case::uid(install, &["{pid}", "0", "500000", "10"]),
-            "subid: test",
-            None,
-        );
-        case.prepare = String::new();
-        case.wrap = format!(
-            "export LD_LIBRARY_PATH={0} LD_PRELOAD={0}/libsubid_test.so",
-            module_dir().display()
-        );
-        let out = case.run();
-        out.assert_refused("newuidmap", &ctx);
-        assert!(
-            out.stderr.starts_with(
-                "newuidmap: warning: subid module libsubid_test.so unavailable: cannot load libsubid_test.so"
-            ),
-            "{ctx}: {}",
-            out.stderr
+    /// The caller cannot point the helper at a module of their choosing: in a
+    /// setuid or file-capability process the loader ignores LD_LIBRARY_PATH
+    /// (and the module name can never be a path).
+    fn ld_library_path_is_ignored(install) {
+        let ctx = install.to_string();
+        let out = nss_case(Case::uid(install, &["{pid}", "0", "500000", "10"]), "subid: test", None)
+            .prepare("")
+            .wrap(format!(
+                "export LD_LIBRARY_PATH={0} LD_PRELOAD={0}/libsubid_test.so",
+                module_dir().display()
+            ))
+            .run();
+        out.assert_refused(UID, &ctx);
+        out.says_first(
+            &ctx,
+            "newuidmap: warning: subid module libsubid_test.so unavailable: cannot load libsubid_test.so",
         );
     }
 }
 
-#[test]
-fn subid_show_lists_module_ranges_too() {
-    if !privileged("subid_show_lists_module_ranges_too") {
-        return;
+e2e! {
+    /// `subid show` is unprivileged: run it as alice in the case's namespace.
+    fn subid_show_lists_module_ranges_too() {
+        let show = |subid_line: &str, args: &str| {
+            nss_case(Case::uid(Install::Setuid, &[]), subid_line, None)
+                .wrap(format!("exec {} show {args}", env!("CARGO_BIN_EXE_subid")))
+                .run()
+        };
+        let out = show("subid: files test", "alice");
+        out.assert_granted("files test");
+        assert_eq!(out.stdout, "0: alice 100000 65536\n1: alice 500000 65536\n2: alice 99000 1000\n");
+        let out = show("subid: test", "-g alice");
+        out.assert_granted("test");
+        assert_eq!(out.stdout, "0: alice 500000 65536\n1: alice 99000 1000\n");
+        let out = show("subid: missing files", "alice");
+        assert_eq!(out.stdout, "0: alice 100000 65536\n", "{out:#?}");
+        out.says("missing files", "libsubid_missing.so unavailable");
     }
-    // `subid show` is unprivileged: run it as alice in the case's namespace.
-    let show = |subid_line: &str, args: &str| {
-        let mut case = nss_case(Case::uid(Install::Setuid, &[]), subid_line, None);
-        case.wrap = format!("exec {} show {args}", env!("CARGO_BIN_EXE_subid"));
-        case.run()
-    };
-    let out = show("subid: files test", "alice");
-    assert_eq!(out.status, 0, "{out:#?}");
-    assert_eq!(
-        out.stdout,
-        "subordinate UIDs of alice: 132072 IDs in 3 ranges\n  100000-165535 (65536 IDs)  /etc/subuid line 3\n  500000-565535 (65536 IDs)  libsubid_test.so\n  99000-99999 (1000 IDs)     libsubid_test.so\n"
-    );
-    let out = show("subid: test", "-g alice");
-    assert_eq!(out.status, 0, "{out:#?}");
-    assert_eq!(
-        out.stdout,
-        "subordinate GIDs of alice: 66536 IDs in 2 ranges\n  500000-565535 (65536 IDs)  libsubid_test.so\n  99000-99999 (1000 IDs)     libsubid_test.so\n"
-    );
-    let out = show("subid: missing files", "alice");
-    assert_eq!(
-        out.stdout,
-        "subordinate UIDs of alice: 65536 IDs in 1 range\n  100000-165535 (65536 IDs)  /etc/subuid line 3\n",
-        "{out:#?}"
-    );
-    assert!(
-        out.stderr.contains("libsubid_missing.so unavailable"),
-        "{}",
-        out.stderr
-    );
-    // A module without shadow_subid_free lists like any other.
-    let out = show("subid: nofree", "alice");
-    assert_eq!(
-        out.stdout,
-        "subordinate UIDs of alice: 66536 IDs in 2 ranges\n  500000-565535 (65536 IDs)  libsubid_nofree.so\n  99000-99999 (1000 IDs)     libsubid_nofree.so\n"
-    );
-    assert_eq!(out.stderr, "", "{out:#?}");
-    // A module that could not be asked is never said to hold nothing.
-    let out = show("subid: nolist", "carol");
-    assert_eq!(out.status, 1, "{out:#?}");
-    assert!(
-        out.stderr.ends_with(
-            "subid: no subordinate UIDs for \"carol\" in /etc/subuid (the sources above could not be consulted)\n"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        !out.stderr.contains("in libsubid_nolist.so"),
-        "{}",
-        out.stderr
-    );
 }
