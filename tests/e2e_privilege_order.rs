@@ -33,23 +33,21 @@ fn traced_binary(
     list: &[&str],
     binary: Option<&str>,
 ) -> (Outcome, Vec<Syscall>) {
-    let mut case = Case::new(install, program, list);
-    case.caller = ROOT;
-    case.target_owner = ALICE;
-    case.before = "export OUT".into();
-    // A /dev/log of the case's own, so the record's sendto succeeds.
-    case.audit = true;
     let helper_args: String = args(list)
         .iter()
         .map(|a| format!(" {}", quote_arg(a)))
         .collect();
     let binary = binary.map_or_else(|| format!("\"$BIN/{program}\""), str::to_string);
-    case.wrap = format!(
-        "exec strace -u {ALICE_NAME} -s 8192 -o \"$OUT/trace\" \
-         -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write,sendto \
-         {binary}{helper_args}"
-    );
-    let out = case.run();
+    let out = Case::new(install, program, list)
+        .by(ROOT)
+        .owner(ALICE)
+        .before("export OUT")
+        .wrap(format!(
+            "exec strace -u {ALICE_NAME} -s 8192 -o \"$OUT/trace\" \
+             -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write \
+             {binary}{helper_args}"
+        ))
+        .run();
     let calls = parse_trace(&out.trace);
     assert!(
         calls.iter().any(|c| c.name == "openat"),
@@ -224,28 +222,17 @@ fn assert_one_write(calls: &[Syscall], fd: &str, text: &str, context: &str) {
     assert_eq!(writes[0].result, text.len().to_string(), "{context}");
 }
 
-#[test]
-fn uid_map_drop_before_proc_raise_before_write_one_write() {
-    if !privileged("uid_map_drop_before_proc_raise_before_write_one_write") {
-        return;
-    }
-    for install in BOTH {
-        let context = format!("{install:?} newuidmap");
-        let (out, calls) = traced(
-            install,
-            "newuidmap",
-            &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
-        );
-        assert_eq!(out.status, 0, "{context}: {out:#?}");
-        assert_eq!(out.uid_lines(), ["0 1000 1", "1 100000 65536"]);
+per_mode! {
+    fn uid_map_drop_before_proc_raise_before_write_one_write(install) {
+        let context = format!("{install} newuidmap");
+        let (out, calls) = traced(install, "newuidmap", &["{pid}", "0", "1000", "1", "1", "100000", "65536"]);
+        out.assert_maps("newuidmap", &context, &["0 1000 1", "1 100000 65536"]);
         let cap = "1<<CAP_SETUID";
         let drop = assert_drop_first(&calls, cap, &context);
         let proc_dir = position(&calls, "openat /proc/PID", |c| {
             opened_path(c).is_some_and(|p| p == format!("/proc/{}", out.pid))
         });
-        let subuid = position(&calls, "openat /etc/subuid", |c| {
-            opened_path(c) == Some("/etc/subuid")
-        });
+        let subuid = position(&calls, "openat /etc/subuid", |c| opened_path(c) == Some("/etc/subuid"));
         let raise = raise_index(&calls, cap);
         let (open, fd) = map_open(&calls, "uid_map");
         assert!(
@@ -253,9 +240,7 @@ fn uid_map_drop_before_proc_raise_before_write_one_write() {
             "{context}: drop {drop} < /proc/PID {proc_dir} < subuid {subuid} < raise {raise} < open {open}"
         );
         assert!(
-            !calls[..open]
-                .iter()
-                .any(|c| opened_path(c).is_some_and(is_map_file)),
+            !calls[..open].iter().any(|c| opened_path(c).is_some_and(is_map_file)),
             "{context}: a map file opened early"
         );
         assert_one_write(&calls, &fd, "0 1000 1\n1 100000 65536\n", &context);
@@ -288,25 +273,15 @@ fn uid_map_drop_before_proc_raise_before_write_one_write() {
         // entry is read from /etc/passwd directly; glibc's getpwuid_r would
         // open nsswitch.conf a second time.)
         for file in ["/etc/nsswitch.conf", "/etc/passwd", "/etc/subuid"] {
-            let opens = calls
-                .iter()
-                .filter(|c| opened_path(c) == Some(file))
-                .count();
+            let opens = calls.iter().filter(|c| opened_path(c) == Some(file)).count();
             assert_eq!(opens, 1, "{context}: {file} opened {opens} times");
         }
     }
-}
 
-#[test]
-fn gid_map_with_setgroups_deny_in_order() {
-    if !privileged("gid_map_with_setgroups_deny_in_order") {
-        return;
-    }
-    for install in BOTH {
-        let context = format!("{install:?} newgidmap");
+    fn gid_map_with_setgroups_deny_in_order(install) {
+        let context = format!("{install} newgidmap");
         let (out, calls) = traced(install, "newgidmap", &["{pid}", "0", "1000", "1"]);
-        assert_eq!(out.status, 0, "{context}: {out:#?}");
-        assert_eq!(out.gid_lines(), ["0 1000 1"]);
+        out.assert_maps("newgidmap", &context, &["0 1000 1"]);
         assert_eq!(out.setgroups, "deny");
         let cap = "1<<CAP_SETGID";
         let drop = assert_drop_first(&calls, cap, &context);
@@ -318,9 +293,7 @@ fn gid_map_with_setgroups_deny_in_order() {
             "{context}: drop {drop} < raise {raise} < setgroups {setgroups} < gid_map {gid_map}"
         );
         assert!(
-            !calls[..raise]
-                .iter()
-                .any(|c| opened_path(c).is_some_and(is_map_file)),
+            !calls[..raise].iter().any(|c| opened_path(c).is_some_and(is_map_file)),
             "{context}: a map file opened before the raise"
         );
         // The setgroups fd may be reused for gid_map once closed, so look at
@@ -334,45 +307,20 @@ fn gid_map_with_setgroups_deny_in_order() {
         );
         assert_cleared_after(&calls, map_write, &context);
     }
-}
 
-#[test]
-fn refusals_never_raise_or_open_map_files() {
-    if !privileged("refusals_never_raise_or_open_map_files") {
-        return;
-    }
-    for install in BOTH {
+    fn refusals_never_raise_or_open_map_files(install) {
         for (program, list, cap) in [
-            (
-                "newuidmap",
-                &["{pid}", "0", "165536", "10"][..],
-                "1<<CAP_SETUID",
-            ),
-            (
-                "newgidmap",
-                &["{pid}", "0", "1000", "1", "1", "165536", "1"],
-                "1<<CAP_SETGID",
-            ),
+            ("newuidmap", &["{pid}", "0", "165536", "10"][..], "1<<CAP_SETUID"),
+            ("newgidmap", &["{pid}", "0", "1000", "1", "1", "165536", "1"], "1<<CAP_SETGID"),
         ] {
-            let context = format!("{install:?} {program} refused");
+            let context = format!("{install} {program} refused");
             let (out, calls) = traced(install, program, list);
             assert_eq!(out.status, 1, "{context}: {out:#?}");
-            assert!(
-                out.stderr.contains("not allowed"),
-                "{context}: {}",
-                out.stderr
-            );
+            out.says(&context, "not allowed");
             assert_drop_first(&calls, cap, &context);
+            assert_never_raised(&calls, &context);
             assert!(
-                !calls
-                    .iter()
-                    .any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
-                "{context}: a capability was made effective\n{calls:#?}"
-            );
-            assert!(
-                !calls
-                    .iter()
-                    .any(|c| opened_path(c).is_some_and(is_map_file)),
+                !calls.iter().any(|c| opened_path(c).is_some_and(is_map_file)),
                 "{context}: a map file was opened\n{calls:#?}"
             );
             // Issue 14: every capability emptied, then the record, then the
@@ -388,98 +336,57 @@ fn refusals_never_raise_or_open_map_files() {
             );
         }
     }
-    // Setuid install, outer UID 0: both CAP_SETUID and CAP_SETFCAP are kept
-    // (the file-capability install lacks cap_setfcap and stops earlier), and
-    // alice:0:0 grants nothing, so neither is ever raised.
-    let (out, calls) = traced(Install::Setuid, "newuidmap", &["{pid}", "0", "0", "1"]);
-    assert_eq!(out.status, 1, "{out:#?}");
-    assert_drop_first(&calls, "1<<CAP_SETUID|1<<CAP_SETFCAP", "outer 0");
+}
+
+/// No capset ever makes a capability effective.
+fn assert_never_raised(calls: &[Syscall], context: &str) {
     assert!(
-        !calls
-            .iter()
-            .any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
-        "outer 0: raised\n{calls:#?}"
+        !calls.iter().any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
+        "{context}: a capability was made effective\n{calls:#?}"
     );
 }
 
-/// Issue 14: --help, --version and usage errors are printed only after
-/// the helper has become the caller with no capability at all.
-#[test]
-fn help_version_and_usage_errors_print_after_the_drop() {
-    if !privileged("help_version_and_usage_errors_print_after_the_drop") {
-        return;
+e2e! {
+    /// Setuid install, outer UID 0: both CAP_SETUID and CAP_SETFCAP are kept
+    /// (the file-capability install lacks cap_setfcap and stops earlier), and
+    /// alice:0:0 grants nothing, so neither is ever raised.
+    fn setuid_outer_root_refusal_keeps_setfcap_never_raised() {
+        let (out, calls) = traced(Install::Setuid, "newuidmap", &["{pid}", "0", "0", "1"]);
+        assert_eq!(out.status, 1, "{out:#?}");
+        assert_drop_first(&calls, "1<<CAP_SETUID|1<<CAP_SETFCAP", "outer 0");
+        assert_never_raised(&calls, "outer 0");
     }
-    for install in BOTH {
-        for (program, list, fd) in [
-            ("newuidmap", &["--help"][..], "1"),
-            ("newgidmap", &["--version"], "1"),
-            ("newuidmap", &["{pid}", "0", "1000"], "2"),
-            ("newgidmap", &["--bogus"], "2"),
-            ("newuidmap", &["{pid}", "0", "100000", "0"], "2"),
-        ] {
-            let context = format!("{install:?} {program} {list:?}");
-            let (out, calls) = traced(install, program, list);
-            let expected = if fd == "1" { 0 } else { 1 };
-            assert_eq!(out.status, expected, "{context}: {out:#?}");
-            let drop = assert_drop_first(&calls, "0", &context);
-            let printed = position(&calls, "the output", |c| {
-                c.name == "write" && c.args.starts_with(&format!("{fd}, "))
-            });
-            assert!(drop < printed, "{context}: drop {drop} < output {printed}");
+
+    /// The contrast: Debian 12's shadow 4.13 (package uidmap) was built without
+    /// libcap, so the same trace shows it writing the map as euid 0 with every
+    /// capability: no capset and no setresuid at all.
+    fn debian_shadow_4_13_makes_no_drop(test) {
+        if !std::path::Path::new(SHADOW_NEWUIDMAP).exists() {
+            return skip(test, "shadow's newuidmap is not installed (apt-get install uidmap)");
+        }
+        let version = std::process::Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", "uidmap"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
+        if !version.contains("4.13") {
+            return not_applicable(test, &format!("needs Debian's uidmap 4.13 (found {version:?})"));
+        }
+        let map = ["{pid}", "0", "1000", "1", "1", "100000", "65536"];
+        let (out, calls) = traced_binary(Install::Setuid, "newuidmap", &map, Some(SHADOW_NEWUIDMAP));
+        out.assert_maps("newuidmap", "shadow", &["0 1000 1", "1 100000 65536"]);
+        for name in ["capset", "setresuid", "setuid"] {
             assert!(
-                !calls.iter().any(|c| c.name == "sendto"),
-                "{context}: not a map request, nothing to log"
+                !calls.iter().any(|c| c.name == name),
+                "shadow 4.13 unexpectedly called {name}\n{calls:#?}"
             );
         }
+        // The checks the other tests apply would catch it.
+        let checked = std::panic::catch_unwind(|| assert_drop_first(&calls, "1<<CAP_SETUID", "shadow"));
+        assert!(checked.is_err(), "the order checks must reject shadow 4.13's trace");
+        // Ours, same call: the drop is there.
+        let (_, ours) = traced(Install::Setuid, "newuidmap", &map);
+        assert!(ours.iter().any(|c| c.name == "capset"));
+        assert!(ours.iter().any(|c| c.name == "setresuid"));
     }
-}
-
-/// The contrast: Debian 12's shadow 4.13 (package uidmap) was built without
-/// libcap, so the same trace shows it writing the map as euid 0 with every
-/// capability: no capset and no setresuid at all.
-#[test]
-fn debian_shadow_4_13_makes_no_drop() {
-    if !privileged("debian_shadow_4_13_makes_no_drop") {
-        return;
-    }
-    let shadow = "/usr/bin/newuidmap";
-    let version = std::process::Command::new("dpkg-query")
-        .args(["-W", "-f=${Version}", "uidmap"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default();
-    if !std::path::Path::new(shadow).exists() || !version.contains("4.13") {
-        eprintln!(
-            "SKIPPED debian_shadow_4_13_makes_no_drop: needs Debian's uidmap 4.13 (found {version:?})"
-        );
-        return;
-    }
-    let (out, calls) = traced_binary(
-        Install::Setuid,
-        "newuidmap",
-        &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
-        Some(shadow),
-    );
-    assert_eq!(out.status, 0, "{out:#?}");
-    assert_eq!(out.uid_lines(), ["0 1000 1", "1 100000 65536"]);
-    for name in ["capset", "setresuid", "setuid"] {
-        assert!(
-            !calls.iter().any(|c| c.name == name),
-            "shadow 4.13 unexpectedly called {name}\n{calls:#?}"
-        );
-    }
-    // The checks the other tests apply would catch it.
-    let checked = std::panic::catch_unwind(|| assert_drop_first(&calls, "1<<CAP_SETUID", "shadow"));
-    assert!(
-        checked.is_err(),
-        "the order checks must reject shadow 4.13's trace"
-    );
-    // Ours, same call: the drop is there.
-    let (_, ours) = traced(
-        Install::Setuid,
-        "newuidmap",
-        &["{pid}", "0", "1000", "1", "1", "100000", "65536"],
-    );
-    assert!(ours.iter().any(|c| c.name == "capset"));
-    assert!(ours.iter().any(|c| c.name == "setresuid"));
 }
