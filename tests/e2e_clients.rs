@@ -1,8 +1,9 @@
 //! Issue 7: the real clients get the full mapping through our helpers.
 //!
-//! Each case runs as root in private mount and PID namespaces whose /etc is
-//! the `basic` fixture set with plain subordinate ranges (alice, UID 1000,
-//! owns 100000:65536 in both files), then runs the client as alice. Our
+//! Each client runs once per install mode (a failure names the mode), as
+//! root in private mount and PID namespaces whose /etc is the `basic`
+//! fixture set with plain subordinate ranges (alice, UID 1000, owns
+//! 100000:65536 in both files), then runs the client as alice. Our
 //! helpers are found either first on PATH, with shadow's /usr/bin copies
 //! masked by /bin/false so that only ours can succeed, or bind-mounted over
 //! /usr/bin/newuidmap and /usr/bin/newgidmap. Every case also checks which
@@ -33,10 +34,6 @@ struct Run {
     uid: Vec<String>,
     gid: Vec<String>,
     out: SceneOutput,
-}
-
-fn lines(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
 }
 
 const FULL: [&str; 2] = ["0 1000 1", "1 100000 65536"];
@@ -111,38 +108,43 @@ as_user 1000 1000 "$P" {client}
     }
 }
 
-/// The client, run through ours (both install modes, each requested `via`),
-/// must succeed with `expected` as both maps; through shadow's helpers (when
-/// installed) it must produce the same.
-fn check_client(test: &str, vias: &[Via], client: &str, expected: &[&str]) {
+/// The client, run through the helpers under test (in `install` mode, each
+/// requested `via`), must succeed with `expected` as both maps; in setuid
+/// mode the same client through shadow's untouched helpers (when installed)
+/// must produce the same, as a reference.
+fn check_client(test: &str, install: Install, vias: &[Via], client: &str, expected: &[&str]) {
     let expected = lines(expected);
-    for install in BOTH {
-        for &via in vias {
-            let via = if via == Via::UsrBin && !std::path::Path::new("/usr/bin/newuidmap").exists()
-            {
-                eprintln!(
-                    "{test}: /usr/bin/newuidmap does not exist (uidmap not installed), so nothing to bind over; using PATH"
-                );
-                Via::Path
-            } else {
-                via
-            };
-            let run = run_client(install, via, test, client);
-            let ctx = format!("{test} {install:?} via {via:?}: {run:#?}");
-            assert_eq!(run.out.status, 0, "{ctx}");
-            assert!(run.helper.contains("(newidmap)"), "not our helper: {ctx}");
-            let bin = installed(install);
-            match via {
-                Via::Path => assert!(
-                    run.helper
-                        .starts_with(&format!("{}/newuidmap ", bin.display())),
-                    "{ctx}"
-                ),
-                _ => assert!(run.helper.starts_with("/usr/bin/newuidmap "), "{ctx}"),
-            }
-            assert_eq!(run.uid, expected, "uid_map: {ctx}");
-            assert_eq!(run.gid, expected, "gid_map: {ctx}");
+    for &via in vias {
+        let via = if via == Via::UsrBin && !std::path::Path::new("/usr/bin/newuidmap").exists() {
+            eprintln!(
+                "{test}: /usr/bin/newuidmap does not exist (uidmap not installed), so nothing to bind over; using PATH"
+            );
+            Via::Path
+        } else {
+            via
+        };
+        let run = run_client(install, via, test, client);
+        let ctx = format!("{test} {install} via {via:?}: {run:#?}");
+        assert_eq!(run.out.status, 0, "{ctx}");
+        // The helper the client found is the one under test.
+        assert_eq!(
+            run.helper.contains("(newidmap)"),
+            ours(),
+            "not the helper under test: {ctx}"
+        );
+        let bin = installed(install);
+        match via {
+            Via::Path => assert!(
+                run.helper.starts_with(&format!("{}/newuidmap ", bin.display())),
+                "{ctx}"
+            ),
+            _ => assert!(run.helper.starts_with("/usr/bin/newuidmap "), "{ctx}"),
         }
+        assert_eq!(run.uid, expected, "uid_map: {ctx}");
+        assert_eq!(run.gid, expected, "gid_map: {ctx}");
+    }
+    if install != Install::Setuid {
+        return;
     }
     if shadow_installed() {
         let run = run_client(Install::Setuid, Via::Shadow, test, client);
@@ -161,114 +163,107 @@ fn check_client(test: &str, vias: &[Via], client: &str, expected: &[&str]) {
     }
 }
 
-#[test]
-fn util_linux_unshare_map_auto() {
-    let test = "util_linux_unshare_map_auto";
-    if !privileged(test) || !tool_present(test, "unshare", "util-linux") {
-        return;
+per_mode! {
+    fn util_linux_unshare_map_auto(install, test) {
+        if !tool_present(test, "unshare", "util-linux") {
+            return;
+        }
+        // util-linux 2.38 maps the caller to 0 and the first subordinate block
+        // from 1 on, shortened by one so the namespace has 65536 IDs in total.
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "unshare --user --map-auto --map-root-user sh -c \"$PRINT\"",
+            &["0 1000 1", "1 100000 65535"],
+        );
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "unshare --user --map-auto sh -c \"$PRINT\"",
+            &["0 100000 65536"],
+        );
     }
-    // util-linux 2.38 maps the caller to 0 and the first subordinate block
-    // from 1 on, shortened by one so the namespace has 65536 IDs in total.
-    check_client(
-        test,
-        &[Via::Path],
-        "unshare --user --map-auto --map-root-user sh -c \"$PRINT\"",
-        &["0 1000 1", "1 100000 65535"],
-    );
-    check_client(
-        test,
-        &[Via::Path],
-        "unshare --user --map-auto sh -c \"$PRINT\"",
-        &["0 100000 65536"],
-    );
-}
 
-#[test]
-fn util_linux_unshare_map_users_and_groups() {
-    let test = "util_linux_unshare_map_users_and_groups";
-    if !privileged(test) || !tool_present(test, "unshare", "util-linux") {
-        return;
+    fn util_linux_unshare_map_users_and_groups(install, test) {
+        if !tool_present(test, "unshare", "util-linux") {
+            return;
+        }
+        // 2.38 syntax: --map-users=<outer>,<inner>,<count>.
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "unshare --user --map-root-user --map-users=100000,1,65536 --map-groups=100000,1,65536 sh -c \"$PRINT\"",
+            &FULL,
+        );
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "unshare --user --map-users=100000,0,65536 --map-groups=100000,0,65536 sh -c \"$PRINT\"",
+            &["0 100000 65536"],
+        );
     }
-    // 2.38 syntax: --map-users=<outer>,<inner>,<count>.
-    check_client(
-        test,
-        &[Via::Path],
-        "unshare --user --map-root-user --map-users=100000,1,65536 --map-groups=100000,1,65536 sh -c \"$PRINT\"",
-        &FULL,
-    );
-    check_client(
-        test,
-        &[Via::Path],
-        "unshare --user --map-users=100000,0,65536 --map-groups=100000,0,65536 sh -c \"$PRINT\"",
-        &["0 100000 65536"],
-    );
-}
 
-#[test]
-fn podman_unshare() {
-    let test = "podman_unshare";
-    if !privileged(test) || !tool_present(test, "podman", "podman") {
-        return;
+    fn podman_unshare(install, test) {
+        if !tool_present(test, "podman", "podman") {
+            return;
+        }
+        // No image, network or cgroup needed: `podman unshare` only sets up the
+        // rootless user namespace (and its pause process, which dies with the
+        // scene's PID namespace). vfs storage avoids fuse-overlayfs.
+        check_client(
+            test,
+            install,
+            &[Via::Path, Via::UsrBin],
+            "podman --storage-driver vfs unshare sh -c \"$PRINT\"",
+            &FULL,
+        );
     }
-    // No image, network or cgroup needed: `podman unshare` only sets up the
-    // rootless user namespace (and its pause process, which dies with the
-    // scene's PID namespace). vfs storage avoids fuse-overlayfs.
-    check_client(
-        test,
-        &[Via::Path, Via::UsrBin],
-        "podman --storage-driver vfs unshare sh -c \"$PRINT\"",
-        &FULL,
-    );
-}
 
-#[test]
-fn rootlesskit_host_network() {
-    let test = "rootlesskit_host_network";
-    if !privileged(test) || !tool_present(test, "rootlesskit", "rootlesskit") {
-        return;
+    fn rootlesskit_host_network(install, test) {
+        if !tool_present(test, "rootlesskit", "rootlesskit") {
+            return;
+        }
+        check_client(test, install, &[Via::Path], "rootlesskit --net=host sh -c \"$PRINT\"", &FULL);
     }
-    check_client(
-        test,
-        &[Via::Path],
-        "rootlesskit --net=host sh -c \"$PRINT\"",
-        &FULL,
-    );
-}
 
-#[test]
-fn lxc_usernsexec() {
-    let test = "lxc_usernsexec";
-    if !privileged(test) || !tool_present(test, "lxc-usernsexec", "lxc") {
-        return;
+    fn lxc_usernsexec(install, test) {
+        if !tool_present(test, "lxc-usernsexec", "lxc") {
+            return;
+        }
+        // Explicit maps, as LXC's own tools pass them...
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "lxc-usernsexec -m b:0:1000:1 -m b:1:100000:65536 -- sh -c \"$PRINT\"",
+            &FULL,
+        );
+        // ...and the default: the caller's first subordinate ranges from 0.
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "lxc-usernsexec -- sh -c \"$PRINT\"",
+            &["0 100000 65536"],
+        );
     }
-    // Explicit maps, as LXC's own tools pass them...
-    check_client(
-        test,
-        &[Via::Path],
-        "lxc-usernsexec -m b:0:1000:1 -m b:1:100000:65536 -- sh -c \"$PRINT\"",
-        &FULL,
-    );
-    // ...and the default: the caller's first subordinate ranges from 0.
-    check_client(
-        test,
-        &[Via::Path],
-        "lxc-usernsexec -- sh -c \"$PRINT\"",
-        &["0 100000 65536"],
-    );
-}
 
-#[test]
-fn buildah_unshare() {
-    let test = "buildah_unshare";
-    if !privileged(test) || !tool_present(test, "buildah", "buildah") {
-        return;
+    fn buildah_unshare(install, test) {
+        if !tool_present(test, "buildah", "buildah") {
+            return;
+        }
+        check_client(
+            test,
+            install,
+            &[Via::Path],
+            "buildah --storage-driver vfs unshare sh -c \"$PRINT\"",
+            &FULL,
+        );
     }
-    check_client(
-        test,
-        &[Via::Path],
-        "buildah --storage-driver vfs unshare sh -c \"$PRINT\"",
-        &FULL,
-    );
 }
 
 /// Issue 18: for a user without ranges the clients refuse (or fall back)

@@ -114,7 +114,7 @@ fn assert_mapped(out: &SceneOutput) {
 
 #[test]
 fn deb_replaces_uidmap_sets_fcaps_and_maps() {
-    let test = "deb_replaces_uidmap_sets_fcaps_and_maps";
+    let test = this_test!();
     if !privileged(test) || !tool_present(test, "dpkg", "dpkg") {
         return;
     }
@@ -241,7 +241,7 @@ dpkg -P --force-depends newidmap >&2; echo "purge status: $?"
 
 #[test]
 fn deb_falls_back_to_setuid_without_file_capabilities() {
-    let test = "deb_falls_back_to_setuid_without_file_capabilities";
+    let test = this_test!();
     if !privileged(test) || !tool_present(test, "dpkg", "dpkg") {
         return;
     }
@@ -294,7 +294,7 @@ fn command_output(cmd: &mut Command) -> (bool, String, String) {
 
 #[test]
 fn deb_metadata_and_contents() {
-    let test = "deb_metadata_and_contents";
+    let test = this_test!();
     if !privileged(test) || !tool_present(test, "dpkg-deb", "dpkg") {
         return;
     }
@@ -350,7 +350,7 @@ fn deb_metadata_and_contents() {
 
 #[test]
 fn man_pages_render_without_warnings() {
-    let test = "man_pages_render_without_warnings";
+    let test = this_test!();
     if !tool_present(test, "groff", "groff-base") {
         return;
     }
@@ -445,7 +445,7 @@ fn rpm_spec_is_complete() {
 
 #[test]
 fn install_script_both_modes_idempotent_and_uninstall() {
-    let test = "install_script_both_modes_idempotent_and_uninstall";
+    let test = this_test!();
     if !privileged(test) {
         return;
     }
@@ -619,7 +619,7 @@ fn install_script_help_and_unknown_argument() {
 /// library back.
 #[test]
 fn helpers_need_only_libc() {
-    let test = "helpers_need_only_libc";
+    let test = this_test!();
     if !tool_present(test, "readelf", "binutils") {
         return;
     }
@@ -653,7 +653,7 @@ fn helpers_need_only_libc() {
 /// payload carries the two file capabilities, not setuid.
 #[test]
 fn rpm_builds_with_file_capabilities() {
-    let test = "rpm_builds_with_file_capabilities";
+    let test = this_test!();
     if !tool_present(test, "rpmbuild", "rpm") {
         return;
     }

@@ -8,15 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+mod common;
+
 const SUBID: &str = env!("CARGO_BIN_EXE_subid");
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("subid-check-{}-{name}", std::process::id()));
@@ -72,17 +66,16 @@ fn install_scenario(src: &Path, dir: &Path) {
 }
 
 fn need_root(test: &str) -> bool {
-    if is_root() {
+    if nix::unistd::geteuid().is_root() {
         return true;
     }
-    assert!(!in_ci(), "{test} must run as root under CI");
-    eprintln!("SKIPPED {test}: needs root to make the fixture files root-owned");
+    common::skip(test, "needs root to make the fixture files root-owned");
     false
 }
 
 #[test]
 fn fixtures_match_expected_output() {
-    if !need_root("fixtures_match_expected_output") {
+    if !need_root(this_test!()) {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("subid-fixtures/check");
@@ -163,7 +156,7 @@ fn every_finding_code_has_a_scenario() {
 
 #[test]
 fn json_format_and_symlink() {
-    if !need_root("json_format_and_symlink") {
+    if !need_root(this_test!()) {
         return;
     }
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("subid-fixtures/check/overlap");

@@ -5,17 +5,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::skip;
+
 const SUBID: &str = env!("CARGO_BIN_EXE_subid");
 const GETSUBIDS: &str = "/usr/bin/getsubids";
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn skip(test: &str, why: &str) {
-    assert!(!in_ci(), "{test}: {why} (required under CI)");
-    eprintln!("SKIPPED {test}: {why}");
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("subid-show-{}-{name}", std::process::id()));
@@ -47,13 +41,13 @@ fn run_with_etc(etc: &Path, program: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn same_output_as_shadow_getsubids() {
-    const TEST: &str = "same_output_as_shadow_getsubids";
+    let test = this_test!();
     if !nix::unistd::geteuid().is_root() {
-        return skip(TEST, "needs root for unshare -m and bind mounts");
+        return skip(test, "needs root for unshare -m and bind mounts");
     }
     if !Path::new(GETSUBIDS).exists() {
         return skip(
-            TEST,
+            test,
             "shadow's getsubids is not installed (apt-get install uidmap)",
         );
     }

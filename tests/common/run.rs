@@ -149,3 +149,15 @@ macro_rules! e2e {
 pub fn not_applicable(test: &str, why: &str) {
     eprintln!("NOT APPLICABLE {test}: {why}");
 }
+
+/// The name of the test function this is written in, derived (so it cannot
+/// drift from the function): for tests that are not `per_mode!`/`e2e!`.
+#[macro_export]
+macro_rules! this_test {
+    () => {{
+        fn f() {}
+        let name = std::any::type_name_of_val(&f);
+        let name = name.strip_suffix("::f").unwrap_or(name);
+        name.rsplit("::").next().unwrap_or(name)
+    }};
+}
