@@ -14,23 +14,6 @@ const UID: &str = "newuidmap";
 const GID: &str = "newgidmap";
 const BOTH_PROGRAMS: [&str; 2] = [UID, GID];
 
-/// `{pid}` followed by `n` one-ID triplets from erin's range (20000..21000).
-fn erin_triplets(n: u32) -> Vec<String> {
-    let mut args = vec!["{pid}".to_string()];
-    for i in 0..n {
-        args.extend([
-            (i * 2).to_string(),
-            (20_000 + i * 2).to_string(),
-            "1".to_string(),
-        ]);
-    }
-    args
-}
-
-fn refs(list: &[String]) -> Vec<&str> {
-    list.iter().map(String::as_str).collect()
-}
-
 /// alice maps her own ID with `program`: the call every case below varies.
 fn own_id(install: Install, program: &'static str) -> Case {
     Case::new(install, program, &["{pid}", "0", "1000", "1"])

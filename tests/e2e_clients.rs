@@ -135,7 +135,8 @@ fn check_client(test: &str, install: Install, vias: &[Via], client: &str, expect
         let bin = installed(install);
         match via {
             Via::Path => assert!(
-                run.helper.starts_with(&format!("{}/newuidmap ", bin.display())),
+                run.helper
+                    .starts_with(&format!("{}/newuidmap ", bin.display())),
                 "{ctx}"
             ),
             _ => assert!(run.helper.starts_with("/usr/bin/newuidmap "), "{ctx}"),
@@ -163,172 +164,48 @@ fn check_client(test: &str, install: Install, vias: &[Via], client: &str, expect
     }
 }
 
-per_mode! {
-    fn util_linux_unshare_map_auto(install, test) {
-        if !tool_present(test, "unshare", "util-linux") {
-            return;
-        }
-        // util-linux 2.38 maps the caller to 0 and the first subordinate block
-        // from 1 on, shortened by one so the namespace has 65536 IDs in total.
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "unshare --user --map-auto --map-root-user sh -c \"$PRINT\"",
-            &["0 1000 1", "1 100000 65535"],
-        );
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "unshare --user --map-auto sh -c \"$PRINT\"",
-            &["0 100000 65536"],
-        );
-    }
+/// One client, found as `program` from Debian's `package`: each of its
+/// `calls` (the ways the client finds the helpers, its command, the map it
+/// must get) through the helpers under test.
+type Call<'a> = (&'a [Via], &'a str, &'a [&'a str]);
 
-    fn util_linux_unshare_map_users_and_groups(install, test) {
-        if !tool_present(test, "unshare", "util-linux") {
-            return;
-        }
-        // 2.38 syntax: --map-users=<outer>,<inner>,<count>.
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "unshare --user --map-root-user --map-users=100000,1,65536 --map-groups=100000,1,65536 sh -c \"$PRINT\"",
-            &FULL,
-        );
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "unshare --user --map-users=100000,0,65536 --map-groups=100000,0,65536 sh -c \"$PRINT\"",
-            &["0 100000 65536"],
-        );
+fn client(install: Install, test: &str, (program, package): (&str, &str), calls: &[Call]) {
+    if !tool_present(test, program, package) {
+        return;
     }
-
-    fn podman_unshare(install, test) {
-        if !tool_present(test, "podman", "podman") {
-            return;
-        }
-        // No image, network or cgroup needed: `podman unshare` only sets up the
-        // rootless user namespace (and its pause process, which dies with the
-        // scene's PID namespace). vfs storage avoids fuse-overlayfs.
-        check_client(
-            test,
-            install,
-            &[Via::Path, Via::UsrBin],
-            "podman --storage-driver vfs unshare sh -c \"$PRINT\"",
-            &FULL,
-        );
-    }
-
-    fn rootlesskit_host_network(install, test) {
-        if !tool_present(test, "rootlesskit", "rootlesskit") {
-            return;
-        }
-        check_client(test, install, &[Via::Path], "rootlesskit --net=host sh -c \"$PRINT\"", &FULL);
-    }
-
-    fn lxc_usernsexec(install, test) {
-        if !tool_present(test, "lxc-usernsexec", "lxc") {
-            return;
-        }
-        // Explicit maps, as LXC's own tools pass them...
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "lxc-usernsexec -m b:0:1000:1 -m b:1:100000:65536 -- sh -c \"$PRINT\"",
-            &FULL,
-        );
-        // ...and the default: the caller's first subordinate ranges from 0.
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "lxc-usernsexec -- sh -c \"$PRINT\"",
-            &["0 100000 65536"],
-        );
-    }
-
-    fn buildah_unshare(install, test) {
-        if !tool_present(test, "buildah", "buildah") {
-            return;
-        }
-        check_client(
-            test,
-            install,
-            &[Via::Path],
-            "buildah --storage-driver vfs unshare sh -c \"$PRINT\"",
-            &FULL,
-        );
+    for (vias, command, expected) in calls {
+        check_client(test, install, vias, command, expected);
     }
 }
 
-/// Issue 18: for a user without ranges the clients refuse (or fall back)
-/// before ever running a helper, so the helper's diagnosis never shows. The
-/// README's Troubleshooting section quotes these messages; this keeps the
-/// quotes true. carol (UID 1002) has no subordinate ranges in the fixture.
-#[test]
-fn clients_refuse_first_for_a_user_without_ranges() {
-    let test = "clients_refuse_first_for_a_user_without_ranges";
-    if !privileged(test) || !tool_present(test, "unshare", "util-linux") {
-        return;
-    }
-    // In both install modes: the helpers are on PATH and never consulted.
-    for install in BOTH {
-        let scene = Scene::new(
-            "norange",
-            "basic",
-            &[("subuid", CLEAN_SUBIDS), ("subgid", CLEAN_SUBIDS)],
-        );
-        let bin = installed(install);
-        let out = scene.run(&format!(
-        r#"P={bin}:/usr/sbin:/usr/bin:/sbin:/bin
-as_user 1002 1002 "$P" unshare --user --map-auto true; echo "unshare status: $?"
-if command -v podman >/dev/null; then
-  as_user 1002 1002 "$P" podman --storage-driver vfs unshare cat /proc/self/uid_map; echo "podman status: $?"
-fi
-"#,
-        bin = bin.display()
-    ));
-        let ctx = format!("{install:?}: {out:#?}");
-        assert!(
-            out.stderr
-                .contains("unshare: no line matching user \"carol\" in /etc/subuid"),
-            "{ctx}"
-        );
-        assert!(!out.stdout.contains("unshare status: 0"), "{ctx}");
-        if find_program("podman").is_some() {
-            assert!(
-                // logrus escapes the quotes around "carol" when not on a terminal.
-                out.stderr.contains(
-                    "cannot find UID/GID for user carol: no subuid ranges found for user "
-                ) && out
-                    .stderr
-                    .contains("in /etc/subuid - check rootless mode in man pages."),
-                "{ctx}"
-            );
-            assert!(
-                out.stderr
-                    .contains("Using rootless single mapping into the namespace"),
-                "{ctx}"
-            );
-            // The one-ID fallback, and success.
-            let maps: Vec<String> = out
-                .stdout
-                .lines()
-                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect();
-            assert!(maps.contains(&"0 1002 1".to_string()), "{ctx}");
-            assert!(out.stdout.contains("podman status: 0"), "{ctx}");
-        } else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: podman is not installed"
-            );
-            eprintln!("SKIPPED {test} (podman part): podman not installed");
-        }
-    }
+rows! { fn client(name);
+    // util-linux 2.38 maps the caller to 0 and the first subordinate block
+    // from 1 on, shortened by one so the namespace has 65536 IDs in total.
+    util_linux_unshare_map_auto: (("unshare", "util-linux"), &[
+        (&[Via::Path], "unshare --user --map-auto --map-root-user sh -c \"$PRINT\"", &["0 1000 1", "1 100000 65535"]),
+        (&[Via::Path], "unshare --user --map-auto sh -c \"$PRINT\"", &["0 100000 65536"]),
+    ]);
+    // 2.38 syntax: --map-users=<outer>,<inner>,<count>.
+    util_linux_unshare_map_users_and_groups: (("unshare", "util-linux"), &[
+        (&[Via::Path], "unshare --user --map-root-user --map-users=100000,1,65536 --map-groups=100000,1,65536 sh -c \"$PRINT\"", &FULL),
+        (&[Via::Path], "unshare --user --map-users=100000,0,65536 --map-groups=100000,0,65536 sh -c \"$PRINT\"", &["0 100000 65536"]),
+    ]);
+    // No image, network or cgroup needed: `podman unshare` only sets up the
+    // rootless user namespace (and its pause process, which dies with the
+    // scene's PID namespace). vfs storage avoids fuse-overlayfs.
+    podman_unshare: (("podman", "podman"), &[
+        (&[Via::Path, Via::UsrBin], "podman --storage-driver vfs unshare sh -c \"$PRINT\"", &FULL),
+    ]);
+    rootlesskit_host_network: (("rootlesskit", "rootlesskit"), &[
+        (&[Via::Path], "rootlesskit --net=host sh -c \"$PRINT\"", &FULL),
+    ]);
+    // Explicit maps, as LXC's own tools pass them, and the default: the
+    // caller's first subordinate ranges from 0.
+    lxc_usernsexec: (("lxc-usernsexec", "lxc"), &[
+        (&[Via::Path], "lxc-usernsexec -m b:0:1000:1 -m b:1:100000:65536 -- sh -c \"$PRINT\"", &FULL),
+        (&[Via::Path], "lxc-usernsexec -- sh -c \"$PRINT\"", &["0 100000 65536"]),
+    ]);
+    buildah_unshare: (("buildah", "buildah"), &[
+        (&[Via::Path], "buildah --storage-driver vfs unshare sh -c \"$PRINT\"", &FULL),
+    ]);
 }

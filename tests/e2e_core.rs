@@ -89,24 +89,6 @@ rows! { fn malformed;
     overlapping_inner_ranges: (&["{pid}", "0", "1000", "1", "0", "100000", "5"], "overlap");
 }
 
-/// `{pid}` followed by `n` one-ID triplets from erin's range (20000..21000):
-/// 5-digit outers and 1-digit counts keep 340 lines under 4095 bytes.
-pub fn erin_triplets(n: u32) -> Vec<String> {
-    let mut args = vec!["{pid}".to_string()];
-    for i in 0..n {
-        args.extend([
-            (i * 2).to_string(),
-            (20_000 + i * 2).to_string(),
-            "1".to_string(),
-        ]);
-    }
-    args
-}
-
-fn refs(list: &[String]) -> Vec<&str> {
-    list.iter().map(String::as_str).collect()
-}
-
 per_mode! {
     fn line_and_byte_limits(install) {
         let out = Case::uid(install, &refs(&erin_triplets(340))).by(ERIN).run();

@@ -341,7 +341,9 @@ per_mode! {
 /// No capset ever makes a capability effective.
 fn assert_never_raised(calls: &[Syscall], context: &str) {
     assert!(
-        !calls.iter().any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
+        !calls
+            .iter()
+            .any(|c| c.name == "capset" && !c.args.contains("effective=0,")),
         "{context}: a capability was made effective\n{calls:#?}"
     );
 }

@@ -22,17 +22,10 @@ fn scratch(name: &str) -> PathBuf {
 fn check_in(dir: &Path, extra: &[&str]) -> Output {
     Command::new(SUBID)
         .current_dir(dir)
-        .args([
-            "check",
-            "--subuid",
-            "subuid",
-            "--subgid",
-            "subgid",
-            "--passwd",
-            "passwd",
-            "--login-defs",
-            "login.defs",
-        ])
+        .args(
+            "check --subuid subuid --subgid subgid --passwd passwd --login-defs login.defs"
+                .split(' '),
+        )
         .args(extra)
         .output()
         .unwrap()

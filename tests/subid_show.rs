@@ -121,17 +121,10 @@ fn show_reads_the_given_files() {
     let show = |args: &[&str]| {
         Command::new(SUBID)
             .current_dir(&dir)
-            .args([
-                "show",
-                "--subuid",
-                "subuid",
-                "--subgid",
-                "subgid",
-                "--passwd",
-                "passwd",
-                "--nsswitch",
-                "nsswitch.conf",
-            ])
+            .args(
+                "show --subuid subuid --subgid subgid --passwd passwd --nsswitch nsswitch.conf"
+                    .split(' '),
+            )
             .args(args)
             .output()
             .unwrap()

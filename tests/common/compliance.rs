@@ -40,7 +40,10 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     // e2e_core
     ("e2e_core::alice_0_0_grants_no_outer_root", ALICE_0_0),
     ("e2e_core::outside_range_refused_with_empty_map", ALICE_0_0),
-    ("e2e_core::setgroups_deny_only_for_own_gid_maps", "setgroups: with alice:0:0 in subgid shadow 4.13 counts her own GID as delegated, so it leaves setgroups `allow` for an own-GID-only map (the CVE-2018-7169 guard does not fire)"),
+    (
+        "e2e_core::setgroups_deny_only_for_own_gid_maps",
+        "setgroups: with alice:0:0 in subgid shadow 4.13 counts her own GID as delegated, so it leaves setgroups `allow` for an own-GID-only map (the CVE-2018-7169 guard does not fire)",
+    ),
     ("e2e_core::hex_number", STRTOUL),
     ("e2e_core::octal_number", STRTOUL),
     ("e2e_core::fd_targets", NO_FD_TARGET),
@@ -51,46 +54,103 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     ("e2e_adversarial::plus_sign", STRTOUL),
     ("e2e_adversarial::minus_zero", STRTOUL),
     ("e2e_adversarial::leading_blank", STRTOUL),
-    ("e2e_adversarial::pid_signed_real_process", "PID: shadow accepts a signed PID (+PID) for a real process"),
+    (
+        "e2e_adversarial::pid_signed_real_process",
+        "PID: shadow accepts a signed PID (+PID) for a real process",
+    ),
     ("e2e_adversarial::fd_targets_that_work", NO_FD_TARGET),
-    ("e2e_adversarial::callers_without_or_sharing_an_account", ALICE_0_0),
+    (
+        "e2e_adversarial::callers_without_or_sharing_an_account",
+        ALICE_0_0,
+    ),
     ("e2e_adversarial::closed_standard_streams", ALICE_0_0),
     ("e2e_adversarial::stdout_a_broken_pipe", ALICE_0_0),
-    ("e2e_adversarial::zero_count_entry_grants_nothing", ALICE_0_0),
+    (
+        "e2e_adversarial::zero_count_entry_grants_nothing",
+        ALICE_0_0,
+    ),
     ("e2e_adversarial::world_writable", UNTRUSTED_FILES),
     ("e2e_adversarial::writable_by_others_only", UNTRUSTED_FILES),
     ("e2e_adversarial::writable_by_a_user_group", UNTRUSTED_FILES),
     ("e2e_adversarial::owned_by_the_caller", UNTRUSTED_FILES),
     ("e2e_adversarial::owned_by_another_user", UNTRUSTED_FILES),
-    ("e2e_adversarial::root_link_to_a_user_file", SILENT_OPEN_FAILURE),
+    (
+        "e2e_adversarial::root_link_to_a_user_file",
+        SILENT_OPEN_FAILURE,
+    ),
     ("e2e_adversarial::a_directory", SILENT_OPEN_FAILURE),
-    ("e2e_adversarial::no_new_privs_is_named", "no_new_privs: shadow then runs unprivileged and still maps the caller's own ID (the kernel allows that to anyone); ours refuses at once, naming no_new_privs"),
-    ("e2e_adversarial::namespace_created_by_another_user::setuid", "namespace owner: setuid shadow writes as root and never checks who created the target's namespace (the kernel lets root); with file capabilities the kernel refuses it too"),
-    ("e2e_adversarial::non_dumpable_target::setuid", "non-dumpable target: setuid shadow opens the maps as root; with file capabilities the kernel refuses it too"),
+    (
+        "e2e_adversarial::no_new_privs_is_named",
+        "no_new_privs: shadow then runs unprivileged and still maps the caller's own ID (the kernel allows that to anyone); ours refuses at once, naming no_new_privs",
+    ),
+    (
+        "e2e_adversarial::namespace_created_by_another_user::setuid",
+        "namespace owner: setuid shadow writes as root and never checks who created the target's namespace (the kernel lets root); with file capabilities the kernel refuses it too",
+    ),
+    (
+        "e2e_adversarial::non_dumpable_target::setuid",
+        "non-dumpable target: setuid shadow opens the maps as root; with file capabilities the kernel refuses it too",
+    ),
     // e2e_diagnostics
-    ("e2e_diagnostics::range_not_allowed_names_own_ranges_only", ALICE_0_0),
-    ("e2e_diagnostics::partly_covered_request_names_the_gap", ALICE_0_0),
-    ("e2e_diagnostics::dry_run_prints_the_map_and_writes_nothing", NO_DRY_RUN),
+    (
+        "e2e_diagnostics::range_not_allowed_names_own_ranges_only",
+        ALICE_0_0,
+    ),
+    (
+        "e2e_diagnostics::partly_covered_request_names_the_gap",
+        ALICE_0_0,
+    ),
+    (
+        "e2e_diagnostics::dry_run_prints_the_map_and_writes_nothing",
+        NO_DRY_RUN,
+    ),
     ("e2e_diagnostics::dry_run_needs_no_privilege", NO_DRY_RUN),
-    ("e2e_diagnostics::audit_lines_for_grant_and_refusal", "audit: shadow logs nothing to syslog"),
+    (
+        "e2e_diagnostics::audit_lines_for_grant_and_refusal",
+        "audit: shadow logs nothing to syslog",
+    ),
     // e2e_nss
     ("e2e_nss::module_only_grant", MODULE_AS_ROOT),
-    ("e2e_nss::failed_listing_falls_back_to_has_range", MODULE_AS_ROOT),
-    ("e2e_nss::invalid_module_entries_are_ignored", MODULE_AS_ROOT),
+    (
+        "e2e_nss::failed_listing_falls_back_to_has_range",
+        MODULE_AS_ROOT,
+    ),
+    (
+        "e2e_nss::invalid_module_entries_are_ignored",
+        MODULE_AS_ROOT,
+    ),
     ("e2e_nss::module_missing_a_symbol", MODULE_AS_ROOT),
     ("e2e_nss::module_returning_error_conn", ONE_SOURCE),
     ("e2e_nss::missing_module", ALICE_0_0),
     ("e2e_nss::files_only_grant_with_subid_files", ALICE_0_0),
     ("e2e_nss::union_of_files_and_module", ALICE_0_0),
-    ("e2e_nss::ld_library_path_is_ignored", "a missing module: shadow falls back to /etc/subuid (where alice:0:0 grants); ours consults only the configured sources"),
+    (
+        "e2e_nss::ld_library_path_is_ignored",
+        "a missing module: shadow falls back to /etc/subuid (where alice:0:0 grants); ours consults only the configured sources",
+    ),
     ("e2e_nss::files_only_dry_run", NO_DRY_RUN),
     ("e2e_nss::union_dry_run_names_each_source", NO_DRY_RUN),
     // e2e_privilege_order
-    ("e2e_privilege_order::uid_map_drop_before_proc_raise_before_write_one_write", NO_PRIVILEGE_DROP),
-    ("e2e_privilege_order::gid_map_with_setgroups_deny_in_order", "setgroups stays `allow` (alice:0:0, as in e2e_core's setgroups test), and Debian's 4.13 makes no privilege drop"),
-    ("e2e_privilege_order::refusals_never_raise_or_open_map_files", "the refused ranges are granted (alice:0:0), and Debian's 4.13 makes no privilege drop"),
-    ("e2e_privilege_order::setuid_outer_root_refusal_keeps_setfcap_never_raised", "outer root is granted (alice:0:0), and Debian's 4.13 makes no privilege drop"),
-    ("e2e_privilege_order::debian_shadow_4_13_makes_no_drop", "the contrast test's second half traces the helper under test and expects our drop"),
+    (
+        "e2e_privilege_order::uid_map_drop_before_proc_raise_before_write_one_write",
+        NO_PRIVILEGE_DROP,
+    ),
+    (
+        "e2e_privilege_order::gid_map_with_setgroups_deny_in_order",
+        "setgroups stays `allow` (alice:0:0, as in e2e_core's setgroups test), and Debian's 4.13 makes no privilege drop",
+    ),
+    (
+        "e2e_privilege_order::refusals_never_raise_or_open_map_files",
+        "the refused ranges are granted (alice:0:0), and Debian's 4.13 makes no privilege drop",
+    ),
+    (
+        "e2e_privilege_order::setuid_outer_root_refusal_keeps_setfcap_never_raised",
+        "outer root is granted (alice:0:0), and Debian's 4.13 makes no privilege drop",
+    ),
+    (
+        "e2e_privilege_order::debian_shadow_4_13_makes_no_drop",
+        "the contrast test's second half traces the helper under test and expects our drop",
+    ),
 ];
 
 /// The listed reason when `name` (in `install` mode) is a known difference.

@@ -13,7 +13,8 @@ use super::compliance;
 /// to anything but "", "0" or "false" (GitHub and GitLab set `true`, some
 /// others `1`).
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")))
+    std::env::var("CI")
+        .is_ok_and(|v| !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")))
 }
 
 /// Says why `test` does not run; under CI a skip would hide a failure, so it
@@ -68,10 +69,14 @@ pub fn run_case(name: &str, install: Option<Install>, body: impl FnOnce()) {
     match (listed, catch_unwind(AssertUnwindSafe(body))) {
         (None, Ok(())) => {}
         (None, Err(panic)) => {
-            eprintln!("{full}: fails against shadow and is not listed in tests/common/compliance.rs");
+            eprintln!(
+                "{full}: fails against shadow and is not listed in tests/common/compliance.rs"
+            );
             resume_unwind(panic)
         }
-        (Some(why), Err(_)) => eprintln!("COMPLIANCE {full}: differs from shadow, as listed: {why}"),
+        (Some(why), Err(_)) => {
+            eprintln!("COMPLIANCE {full}: differs from shadow, as listed: {why}")
+        }
         (Some(why), Ok(())) => panic!(
             "{full}: listed in tests/common/compliance.rs as a difference ({why}), but it passes against shadow: the listing is stale"
         ),
@@ -119,10 +124,15 @@ macro_rules! per_mode {
 /// makes `name::setuid` and `name::fcaps`, each calling `check(install, a, b)`.
 /// A table of cases whose every row is its own test, so a failure (or a
 /// difference from shadow) names the row.
+/// `rows! { fn check(name); ... }` also passes the row's name:
+/// `check(install, "name", a, b)`.
 #[macro_export]
 macro_rules! rows {
     (fn $check:ident; $( $(#[$meta:meta])* $name:ident: ($($arg:expr),* $(,)?); )*) => {
         $crate::per_mode! { $( $(#[$meta])* fn $name(install) { $check(install, $($arg),*) } )* }
+    };
+    (fn $check:ident(name); $( $(#[$meta:meta])* $name:ident: ($($arg:expr),* $(,)?); )*) => {
+        $crate::per_mode! { $( $(#[$meta])* fn $name(install, test) { $check(install, test, $($arg),*) } )* }
     };
 }
 
