@@ -335,6 +335,29 @@ pub fn refs(list: &[String]) -> Vec<&str> {
     list.iter().map(String::as_str).collect()
 }
 
+/// Copies the fixture set `fixture` to `dest`, with `files` (name,
+/// contents) written over it, all root-owned and mode 0644: trusted by the
+/// helpers' rule regardless of the checkout's umask.
+fn copy_fixture(fixture: &str, files: &[(impl AsRef<str>, impl AsRef<[u8]>)], dest: &Path) {
+    run_ok(
+        Command::new("cp")
+            .arg("-a")
+            .arg(Path::new(REPO).join("subid-fixtures").join(fixture))
+            .arg(dest),
+    );
+    for (name, contents) in files {
+        let path = dest.join(name.as_ref());
+        let _ = fs::remove_file(&path);
+        fs::write(&path, contents).unwrap();
+    }
+    run_ok(Command::new("chown").arg("-hR").arg("root:root").arg(dest));
+    run_ok(
+        Command::new("find")
+            .arg(dest)
+            .args(["-type", "f", "-exec", "chmod", "0644", "{}", "+"]),
+    );
+}
+
 pub fn args(list: &[&str]) -> Vec<Vec<u8>> {
     list.iter().map(|a| a.as_bytes().to_vec()).collect()
 }
@@ -424,24 +447,7 @@ impl Case {
         let out = work.join("out");
         fs::create_dir_all(&out).unwrap();
         fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
-        run_ok(
-            Command::new("cp")
-                .arg("-a")
-                .arg(Path::new(REPO).join("subid-fixtures").join(self.fixture))
-                .arg(&fix),
-        );
-        for (name, contents) in &self.files {
-            let path = fix.join(name);
-            let _ = fs::remove_file(&path);
-            fs::write(&path, contents).unwrap();
-        }
-        // Trusted by the helpers' rule regardless of the checkout's umask.
-        run_ok(Command::new("chown").arg("-hR").arg("root:root").arg(&fix));
-        run_ok(
-            Command::new("find")
-                .arg(&fix)
-                .args(["-type", "f", "-exec", "chmod", "0644", "{}", "+"]),
-        );
+        copy_fixture(self.fixture, &self.files, &fix);
         let script = self.script(&fix, &out);
         fs::write(work.join("case.sh"), &script).unwrap();
         let status = Command::new("unshare")
@@ -787,23 +793,7 @@ impl Scene {
     pub fn new(label: &str, fixture: &str, files: &[(&str, &str)]) -> Scene {
         let work = unique_dir(label);
         let fix = work.join("fix");
-        run_ok(
-            Command::new("cp")
-                .arg("-a")
-                .arg(Path::new(REPO).join("subid-fixtures").join(fixture))
-                .arg(&fix),
-        );
-        for (name, contents) in files {
-            let path = fix.join(name);
-            let _ = fs::remove_file(&path);
-            fs::write(&path, contents).unwrap();
-        }
-        run_ok(Command::new("chown").arg("-hR").arg("root:root").arg(&fix));
-        run_ok(
-            Command::new("find")
-                .arg(&fix)
-                .args(["-type", "f", "-exec", "chmod", "0644", "{}", "+"]),
-        );
+        copy_fixture(fixture, files, &fix);
         Scene { work, fix }
     }
 
