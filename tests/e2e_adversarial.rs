@@ -324,7 +324,7 @@ rows! { fn bad_fd_target;
     fd_on_a_plain_file: ("fd:5", "", "exec 5</etc/passwd".into(), "fd:5 is neither");
     fd_on_proc_itself: ("fd:5", "", "exec 5</proc".into(), "fd:5 is on /proc, but not a /proc/PID");
     fd_on_proc_self_net: ("fd:5", "", "exec 5</proc/self/net".into(), "fd:5 is on /proc, but not a /proc/PID");
-    fd_on_a_thread: ("fd:5", "", "exec 5</proc/$T/task/$T".into(), "fd:5 is a thread's");
+    fd_on_a_thread: ("fd:5", "", "exec 5</proc/$T/task/$T".into(), "fd:5 is a thread (thread");
     fd_on_the_root_directory: ("fd:5", "", "exec 5</".into(), "fd:5 is a directory, but not on this system's /proc");
     fd_on_dev_null: ("fd:5", "", "exec 5</dev/null".into(), "fd:5 is neither");
     fd_not_open: ("fd:9", "", String::new(), "fd:9 is not an open file descriptor");

@@ -34,15 +34,24 @@ per_mode! {
     }
 
     fn no_entries_at_all_shows_the_admin_command(install) {
-        let ctx = install.to_string();
-        let out = Case::uid(install, &["{pid}", "0", "100000", "10"]).by(CAROL).run();
-        out.assert_refused(UID, &ctx);
-        out.says(&ctx, "carol has no subordinate UIDs in /etc/subuid");
-        out.says(&ctx, "usermod --add-subuids 100000-165535 carol");
-        Case::gid(install, &["{pid}", "0", "100000", "10"])
-            .by(CAROL)
-            .run()
-            .says(&ctx, "usermod --add-subgids 100000-165535 carol");
+        for (program, file) in [(UID, "subuid"), (GID, "subgid")] {
+            let ctx = format!("{install} {program}");
+            let out = Case::new(install, program, &["{pid}", "0", "100000", "10"]).by(CAROL).run();
+            out.assert_refused(program, &ctx);
+            out.says(
+                &ctx,
+                &format!("carol has no subordinate {}s in /etc/{file}", &file[3..].to_uppercase()),
+            );
+            // subid add picks a free block under shadow's lock; a fixed range
+            // (useradd's first one, 100000-165535) would likely be taken, and
+            // usermod pastes it without checking for overlaps.
+            out.says(
+                &ctx,
+                &format!("{program}: an administrator can add a free block with: subid add carol\n"),
+            );
+            out.says_not(&ctx, "usermod");
+            out.says_not(&ctx, "165535");
+        }
     }
 
     fn overlapping_triplets_are_named(install) {

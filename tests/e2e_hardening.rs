@@ -1,4 +1,4 @@
-//! Issue 14: the second hardening round, end to end, in both install modes.
+//! Issue 14: the second hardening round, end to end, once per install mode.
 //! A stalled syslog receiver cannot hold the helper; the caller's stderr
 //! (a file with `ulimit -f 0`, a TOSTOP terminal, a full pipe and SIGKILL)
 //! cannot stop it before the audit record is sent; the record is exact (a
@@ -24,75 +24,55 @@ fn exec_under(prefix: &str, program: &str, args: &str) -> String {
     format!("exec {prefix} \"$BIN/{program}\" {args}")
 }
 
-#[test]
-fn stalled_syslog_receiver_does_not_hold_the_helper() {
-    if !privileged("stalled_syslog_receiver_does_not_hold_the_helper") {
-        return;
-    }
-    for install in BOTH {
+per_mode! {
+    fn stalled_syslog_receiver_does_not_hold_the_helper(install) {
         // Granted: the map is written and the helper exits although the
         // record cannot be queued.
-        let mut case = Case::uid(install, &[]);
-        case.audit = true;
-        case.audit_stalled = true;
-        case.wrap = exec_under(HANG_LIMIT, UID, "\"$T\" 0 1000 1 1 100000 65536");
-        let out = case.run();
-        assert_ne!(
-            out.status, 124,
-            "{install:?} grant: the helper hung\n{out:#?}"
-        );
-        assert_eq!(out.status, 0, "{install:?} grant: {out:#?}");
-        assert_eq!(out.uid_lines(), ["0 1000 1", "1 100000 65536"]);
+        let out = Case::uid(install, &[])
+            .audit_stalled()
+            .wrap(exec_under(HANG_LIMIT, UID, "\"$T\" 0 1000 1 1 100000 65536"))
+            .run();
+        assert_ne!(out.status, 124, "{install} grant: the helper hung\n{out:#?}");
+        out.assert_maps(UID, &format!("{install} grant"), &["0 1000 1", "1 100000 65536"]);
         // The queue was full when the helper sent: its record was dropped.
-        assert_eq!(out.audit, "", "{install:?}: {out:#?}");
+        assert_eq!(out.audit, "", "{install}: {out:#?}");
 
         // Refused: the refusal is printed and the helper exits 1.
-        let mut case = Case::gid(install, &[]);
-        case.audit = true;
-        case.audit_stalled = true;
-        case.wrap = exec_under(HANG_LIMIT, GID, "\"$T\" 0 200000 1");
-        let out = case.run();
-        assert_ne!(
-            out.status, 124,
-            "{install:?} refusal: the helper hung\n{out:#?}"
-        );
-        out.assert_refused_as(GID, &format!("{install:?} stalled refusal"), "not allowed");
-        assert_eq!(out.audit, "", "{install:?}: {out:#?}");
+        let out = Case::gid(install, &[])
+            .audit_stalled()
+            .wrap(exec_under(HANG_LIMIT, GID, "\"$T\" 0 200000 1"))
+            .run();
+        assert_ne!(out.status, 124, "{install} refusal: the helper hung\n{out:#?}");
+        out.assert_refused_as(GID, &format!("{install} stalled refusal"), "not allowed");
+        assert_eq!(out.audit, "", "{install}: {out:#?}");
     }
-}
 
-#[test]
-fn file_size_limit_on_stderr_cannot_suppress_the_record() {
-    if !privileged("file_size_limit_on_stderr_cannot_suppress_the_record") {
-        return;
-    }
-    for install in BOTH {
+    fn file_size_limit_on_stderr_cannot_suppress_the_record(install) {
         // stderr is a file (the harness's) and no byte may be written to it:
         // each write raises SIGXFSZ, whose default action kills.
-        let mut case = Case::uid(install, &["{pid}", "0", "200000", "10"]);
-        case.audit = true;
-        case.wrap = "ulimit -f 0".into();
-        let out = case.run();
+        let out = Case::uid(install, &["{pid}", "0", "200000", "10"])
+            .audit()
+            .wrap("ulimit -f 0")
+            .run();
         assert_eq!(
             out.status, 1,
-            "{install:?}: expected a normal exit 1, not death by SIGXFSZ (153)\n{out:#?}"
+            "{install}: expected a normal exit 1, not death by SIGXFSZ (153)\n{out:#?}"
         );
-        assert_eq!(out.stderr, "", "{install:?}: nothing can be written");
+        assert_eq!(out.stderr, "", "{install}: nothing can be written");
         assert_eq!(out.uid_map, "");
         assert!(
             out.audit.contains(&format!(
                 "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
                 out.pid
             )),
-            "{install:?}: {out:#?}"
+            "{install}: {out:#?}"
         );
         // A grant under the same limit.
-        let mut case = Case::uid(install, &["{pid}", "0", "1000", "1"]);
-        case.audit = true;
-        case.wrap = "ulimit -f 0".into();
-        let out = case.run();
-        assert_eq!(out.status, 0, "{install:?}: {out:#?}");
-        assert_eq!(out.uid_lines(), ["0 1000 1"]);
+        let out = Case::uid(install, &["{pid}", "0", "1000", "1"])
+            .audit()
+            .wrap("ulimit -f 0")
+            .run();
+        out.assert_maps(UID, &install.to_string(), &["0 1000 1"]);
         assert!(out.audit.contains("granting map=0 1000 1"), "{out:#?}");
     }
 }
@@ -143,27 +123,19 @@ sys.stderr.write(out.decode(errors="replace").replace("\r", ""))
 sys.exit(os.waitstatus_to_exitcode(status))
 "#;
 
-#[test]
-fn tostop_terminal_cannot_stop_the_helper() {
-    if !privileged("tostop_terminal_cannot_stop_the_helper") {
-        return;
-    }
-    for install in BOTH {
-        let mut case = Case::uid(install, &[]);
-        case.audit = true;
-        case.wrap = format!(
-            "exec {HANG_LIMIT} python3 -c '{TOSTOP_TERMINAL}' \"$BIN/{UID}\" \"$T\" 0 200000 10"
-        );
-        let out = case.run();
-        assert_ne!(
-            out.status, 90,
-            "{install:?}: the helper was stopped by SIGTTOU\n{out:#?}"
-        );
-        out.assert_refused_as(UID, &format!("{install:?} TOSTOP"), "not allowed");
+per_mode! {
+    fn tostop_terminal_cannot_stop_the_helper(install) {
+        let out = Case::uid(install, &[])
+            .audit()
+            .wrap(format!(
+                "exec {HANG_LIMIT} python3 -c '{TOSTOP_TERMINAL}' \"$BIN/{UID}\" \"$T\" 0 200000 10"
+            ))
+            .run();
+        assert_ne!(out.status, 90, "{install}: the helper was stopped by SIGTTOU\n{out:#?}");
+        out.assert_refused_as(UID, &format!("{install} TOSTOP"), "not allowed");
         assert!(
-            out.audit
-                .contains("refused: uid range [0-10) -> [200000-200010)"),
-            "{install:?}: {out:#?}"
+            out.audit.contains("refused: uid range [0-10) -> [200000-200010)"),
+            "{install}: {out:#?}"
         );
     }
 }
@@ -209,76 +181,52 @@ _, status = os.waitpid(pid, 0)
 sys.exit(0 if os.WIFSIGNALED(status) else 91)
 "#;
 
-#[test]
-fn full_stderr_pipe_and_sigkill_cannot_suppress_the_record() {
-    if !privileged("full_stderr_pipe_and_sigkill_cannot_suppress_the_record") {
-        return;
-    }
-    for install in BOTH {
-        let mut case = Case::uid(install, &[]);
-        case.audit = true;
-        case.wrap = format!(
-            "exec {HANG_LIMIT} python3 -c '{FULL_PIPE_THEN_KILL}' \"$BIN/{UID}\" \"$T\" 0 200000 10"
-        );
-        let out = case.run();
-        assert_eq!(
-            out.status, 0,
-            "{install:?}: the helper should block on stderr and be killed\n{out:#?}"
-        );
+per_mode! {
+    fn full_stderr_pipe_and_sigkill_cannot_suppress_the_record(install) {
+        let out = Case::uid(install, &[])
+            .audit()
+            .wrap(format!(
+                "exec {HANG_LIMIT} python3 -c '{FULL_PIPE_THEN_KILL}' \"$BIN/{UID}\" \"$T\" 0 200000 10"
+            ))
+            .run();
+        assert_eq!(out.status, 0, "{install}: the helper should block on stderr and be killed\n{out:#?}");
         assert_eq!(out.uid_map, "");
         assert!(
             out.audit.contains(&format!(
                 "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
                 out.pid
             )),
-            "{install:?}: {out:#?}"
+            "{install}: {out:#?}"
         );
     }
-}
 
-#[test]
-fn audit_record_has_the_name_escaped_once() {
-    if !privileged("audit_record_has_the_name_escaped_once") {
-        return;
-    }
-    // mallory's passwd name is "mal\x1b[31mlory" (an ESC byte); stderr shows
-    // it as mal\x1b[31mlory, and the record must show exactly that.
-    let once = "user=mal\\x1b[31mlory ";
-    for install in BOTH {
+    fn audit_record_has_the_name_escaped_once(install) {
+        // mallory's passwd name is "mal\x1b[31mlory" (an ESC byte); stderr shows
+        // it as mal\x1b[31mlory, and the record must show exactly that.
+        let once = "user=mal\\x1b[31mlory ";
         for (list, outcome) in [
-            (
-                &["{pid}", "0", "600000", "1000"][..],
-                "granting map=0 600000 1000",
-            ),
+            (&["{pid}", "0", "600000", "1000"][..], "granting map=0 600000 1000"),
             (&["{pid}", "0", "100000", "10"], "refused: uid range"),
         ] {
-            let mut case = Case::uid(install, list).by(MALLORY);
-            case.audit = true;
-            let out = case.run();
-            let context = format!("{install:?} {outcome}");
+            let out = Case::uid(install, list).by(MALLORY).audit().run();
+            let context = format!("{install} {outcome}");
             assert_eq!(out.audit.lines().count(), 1, "{context}: {out:#?}");
             assert!(out.audit.contains(once), "{context}: {:?}", out.audit);
             assert!(out.audit.contains(outcome), "{context}: {:?}", out.audit);
             assert!(!out.audit.contains("\\\\"), "{context}: {:?}", out.audit);
             assert!(!out.audit.contains('\x1b'), "{context}: {:?}", out.audit);
             if outcome.starts_with("refused") {
-                assert!(out.stderr.contains("mal\\x1b[31mlory"), "{}", out.stderr);
+                out.says(&context, "mal\\x1b[31mlory");
             }
         }
     }
-}
 
-#[test]
-fn root_only_subid_file_names_mode_owner_and_fix() {
-    if !privileged("root_only_subid_file_names_mode_owner_and_fix") {
-        return;
-    }
-    for install in BOTH {
+    fn root_only_subid_file_names_mode_owner_and_fix(install) {
         for (program, file) in [(UID, "subuid"), (GID, "subgid")] {
-            let mut case = Case::new(install, program, &["{pid}", "0", "100000", "10"]);
-            case.prepare = format!("chmod 0600 \"$FIX/{file}\"");
-            let out = case.run();
-            let context = format!("{install:?} {program}");
+            let out = Case::new(install, program, &["{pid}", "0", "100000", "10"])
+                .prepare(format!("chmod 0600 \"$FIX/{file}\""))
+                .run();
+            let context = format!("{install} {program}");
             out.assert_refused_as(
                 program,
                 &context,
@@ -286,47 +234,31 @@ fn root_only_subid_file_names_mode_owner_and_fix() {
                     "cannot read /etc/{file}: it is mode 0600, owner UID 0 GID 0, and the helpers read it as you, not as root"
                 ),
             );
-            assert!(
-                out.stderr.contains(&format!(
-                    "as shadow's tools create it: chmod 644 /etc/{file}"
-                )),
-                "{context}: {}",
-                out.stderr
-            );
+            out.says(&context, &format!("as shadow's tools create it: chmod 644 /etc/{file}"));
         }
     }
-}
 
-#[test]
-fn threads_are_refused_by_one_rule() {
-    if !privileged("threads_are_refused_by_one_rule") {
-        return;
-    }
-    let tid = "$(cat \"$OUT/ready\")";
-    let pidfd = |flags: &str| {
-        format!(
-            "exec python3 -c 'import os,sys; fd = os.pidfd_open(int(sys.argv[1]), {flags}); os.dup2(fd, 5); os.execv(sys.argv[2], sys.argv[2:])' {tid} \"$BIN/{UID}\" fd:5 0 1000 1"
-        )
-    };
-    for install in BOTH {
+    fn threads_are_refused_by_one_rule(install) {
+        let tid = "$(cat \"$OUT/ready\")";
+        let pidfd = |flags: &str| {
+            format!(
+                "exec python3 -c 'import os,sys; fd = os.pidfd_open(int(sys.argv[1]), {flags}); os.dup2(fd, 5); os.execv(sys.argv[2], sys.argv[2:])' {tid} \"$BIN/{UID}\" fd:5 0 1000 1"
+            )
+        };
         let thread_case = |wrap: String| {
-            let mut case = Case::uid(install, &[]);
-            case.shape = TargetShape::Threaded;
-            case.before = "export OUT".into();
-            case.wrap = wrap;
-            case
+            Case::uid(install, &[])
+                .shape(TargetShape::Threaded)
+                .before("export OUT")
+                .wrap(wrap)
         };
         // Control: the same multi-threaded target by its PID is mapped.
-        let out = thread_case(format!("exec \"$BIN/{UID}\" \"$T\" 0 1000 1")).run();
-        assert_eq!(out.status, 0, "{install:?} control: {out:#?}");
-        assert_eq!(out.uid_lines(), ["0 1000 1"]);
+        thread_case(format!("exec \"$BIN/{UID}\" \"$T\" 0 1000 1"))
+            .run()
+            .assert_maps(UID, &format!("{install} control"), &["0 1000 1"]);
 
         let cases = [
             // A thread ID given as the PID.
-            (
-                format!("exec \"$BIN/{UID}\" {tid} 0 1000 1"),
-                "is a thread of process",
-            ),
+            (format!("exec \"$BIN/{UID}\" {tid} 0 1000 1"), "is a thread of process"),
             // A thread's pidfd (PIDFD_THREAD is O_EXCL).
             (pidfd("os.O_EXCL"), "fd:5 is a thread (thread"),
             // A thread's /proc/PID/task/TID directory.
@@ -337,35 +269,25 @@ fn threads_are_refused_by_one_rule() {
         ];
         for (wrap, summary) in cases {
             let out = thread_case(wrap.clone()).run();
-            let context = format!("{install:?} {wrap}");
+            let context = format!("{install} {wrap}");
             out.assert_refused_as(UID, &context, summary);
             // The process it belongs to is named.
-            assert!(
-                out.stderr.contains(&format!("of process {}", out.pid)),
-                "{context}: {}",
-                out.stderr
-            );
+            out.says(&context, &format!("of process {}", out.pid));
         }
     }
-}
 
-#[test]
-fn ld_profile_reaches_only_the_setuid_install() {
-    if !privileged("ld_profile_reaches_only_the_setuid_install") {
-        return;
-    }
-    // glibc's secure mode still honours LD_PROFILE and writes the profile
-    // into /var/profile when that directory exists. Here /var is a tmpfs of
-    // the case's own mount namespace.
-    for install in BOTH {
-        let mut case = Case::uid(install, &[]);
-        case.prepare = "mount -t tmpfs tmpfs /var && mkdir -m 0755 /var/profile".into();
-        case.wrap = format!(
-            "LD_PROFILE=libc.so.6 \"$BIN/{UID}\" \"$T\" 0 1000 1; s=$?; \
-             stat -c '%u %n' /var/profile/* 2>/dev/null; exit $s"
-        );
-        let out = case.run();
-        assert_eq!(out.status, 0, "{install:?}: {out:#?}");
+    fn ld_profile_reaches_only_the_setuid_install(install) {
+        // glibc's secure mode still honours LD_PROFILE and writes the profile
+        // into /var/profile when that directory exists. Here /var is a tmpfs of
+        // the case's own mount namespace.
+        let out = Case::uid(install, &[])
+            .prepare("mount -t tmpfs tmpfs /var && mkdir -m 0755 /var/profile")
+            .wrap(format!(
+                "LD_PROFILE=libc.so.6 \"$BIN/{UID}\" \"$T\" 0 1000 1; s=$?; \
+                 stat -c '%u %n' /var/profile/* 2>/dev/null; exit $s"
+            ))
+            .run();
+        out.assert_granted(&install.to_string());
         match install {
             // Loaded as root: a root-owned file the caller named.
             Install::Setuid => {

@@ -197,19 +197,60 @@ per_mode! {
         out.says(&ctx, "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted");
     }
 
+    /// A module without shadow_subid_free (SSSD 2.8 and 2.9 export none) is
+    /// used like any other; its arrays go back to libc free(), as in shadow
+    /// before 4.16.
+    fn module_without_subid_free_works(install) {
+        let ctx = install.to_string();
+        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "1000", "1", "1", "500000", "65536"]);
+        out.assert_maps(UID, &ctx, &["0 1000 1", "1 500000 65536"]);
+        out.assert_quiet(&ctx);
+        let out = nss_gid(install, "subid: nofree", &["{pid}", "0", "99000", "1000"]);
+        out.assert_maps(GID, &ctx, &["0 99000 1000"]);
+        out.assert_quiet(&ctx);
+        // A refusal lists its ranges as a source that answered.
+        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "600000", "10"]);
+        out.assert_refused(UID, &ctx);
+        out.says(&ctx, "subordinate UIDs of alice: [500000-565536) (65536 IDs) from libsubid_nofree.so");
+        out.says_not(&ctx, "unavailable");
+    }
+
+    /// Union with the files, and the dry run naming the module without
+    /// shadow_subid_free.
+    fn module_without_subid_free_dry_run(install) {
+        let ctx = install.to_string();
+        let out = nss_uid(install, "subid: files nofree", &["--dry-run", "-", "0", "99000", "66536"]);
+        out.assert_granted(&ctx);
+        assert_eq!(
+            out.stdout,
+            "0 99000 66536\n\
+             # triplet 1 (0 99000 66536): granted by /etc/subuid line 3 + libsubid_nofree.so\n",
+            "{ctx}"
+        );
+    }
+
+    /// A library without shadow_subid_list_owner_ranges is no libsubid module:
+    /// reported, skipped, and never said to hold no ranges.
     fn module_missing_a_symbol(install) {
         let ctx = install.to_string();
-        let out = nss_uid(install, "subid: nofree files", &["{pid}", "0", "100000", "10"]);
+        let out = nss_uid(install, "subid: nolist files", &["{pid}", "0", "100000", "10"]);
         out.assert_maps(UID, &ctx, &["0 100000 10"]);
         out.says_first(
             &ctx,
-            "newuidmap: warning: subid module libsubid_nofree.so unavailable: libsubid_nofree.so does not provide shadow_subid_free",
+            "newuidmap: warning: subid module libsubid_nolist.so unavailable: libsubid_nolist.so does not provide shadow_subid_list_owner_ranges",
         );
-        // Its ranges (the same file as libsubid_test.so's) are not used.
-        let out = nss_uid(install, "subid: nofree", &["{pid}", "0", "500000", "10"]);
+        // Its ranges (the same file as libsubid_test.so's) are not used, and
+        // the refusal does not claim alice has none there.
+        let out = nss_uid(install, "subid: nolist", &["{pid}", "0", "500000", "10"]);
         out.assert_refused(UID, &ctx);
-        out.says(&ctx, "alice has no subordinate UIDs in libsubid_nofree.so");
-        out.says(&ctx, "the subid module libsubid_nofree.so was unavailable");
+        out.says_not(&ctx, "has no subordinate");
+        out.says(&ctx, "alice's subordinate UIDs could not be looked up: libsubid_nolist.so could not be consulted (see the warning above)");
+        out.says(&ctx, "an administrator must install the module or correct the subid: line of /etc/nsswitch.conf");
+        // With the files consulted too, only the files are said to hold none.
+        let out = nss_case(Case::uid(install, &["{pid}", "0", "500000", "10"]).by(CAROL), "subid: files nolist", None).run();
+        out.assert_refused(UID, &ctx);
+        out.says(&ctx, "carol has no subordinate UIDs in /etc/subuid\n");
+        out.says(&ctx, "note: the subid module libsubid_nolist.so was unavailable");
     }
 
     fn module_returning_error_conn(install) {
@@ -223,6 +264,17 @@ per_mode! {
         out.assert_refused(UID, &ctx);
         out.says_first(&ctx, &format!("newuidmap: {warning}\n"));
         out.says(&ctx, "the subid module libsubid_test.so was unavailable");
+        // The module is the only source: the refusal says it could not be
+        // asked, never that alice has no ranges in it.
+        let out = nss_case(Case::uid(install, &["{pid}", "0", "500000", "10"]), "subid: test", Some(ranges)).run();
+        out.assert_refused(UID, &ctx);
+        out.says_exactly(
+            &ctx,
+            "newuidmap: warning: subid module libsubid_test.so unavailable: libsubid_test.so cannot reach its service (SUBID_STATUS_ERROR_CONN); it is the only subid source in /etc/nsswitch.conf\n\
+             newuidmap: uid range [0-10) -> [500000-500010) not allowed (triplet 1 \"0 500000 10\")\n\
+             newuidmap: alice's subordinate UIDs could not be looked up: libsubid_test.so could not be consulted (see the warning above)\n\
+             newuidmap: retry once the identity service answers again (for SSSD: systemctl status sssd)\n",
+        );
     }
 
     fn module_listing_no_ranges_for_the_user(install) {
@@ -358,5 +410,20 @@ e2e! {
         let out = show("subid: missing files", "alice");
         assert_eq!(out.stdout, "0: alice 100000 65536\n", "{out:#?}");
         out.says("missing files", "libsubid_missing.so unavailable");
+        // A module without shadow_subid_free lists like any other.
+        let out = show("subid: nofree", "alice");
+        assert_eq!(out.stdout, "0: alice 500000 65536\n1: alice 99000 1000\n");
+        assert_eq!(out.stderr, "", "{out:#?}");
+        // A module that could not be asked is never said to hold nothing.
+        let out = show("subid: nolist", "carol");
+        assert_eq!(out.status, 1, "{out:#?}");
+        assert!(
+            out.stderr.ends_with(
+                "subid: no subordinate UIDs for \"carol\" in /etc/subuid (the sources above could not be consulted)\n"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("in libsubid_nolist.so"), "{}", out.stderr);
     }
 }

@@ -42,9 +42,11 @@ fn traced_binary(
         .by(ROOT)
         .owner(ALICE)
         .before("export OUT")
+        // A /dev/log of the case's own, so the record's sendto succeeds.
+        .audit()
         .wrap(format!(
             "exec strace -u {ALICE_NAME} -s 8192 -o \"$OUT/trace\" \
-             -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write \
+             -e trace=prctl,setresuid,setresgid,setuid,setgid,setgroups,capset,openat,open,write,sendto \
              {binary}{helper_args}"
         ))
         .run();
@@ -333,6 +335,34 @@ per_mode! {
             assert!(
                 clear < refused && refused < printed,
                 "{context}: clear {clear} < record {refused} < message {printed}\n{calls:#?}"
+            );
+        }
+    }
+}
+
+per_mode! {
+    /// Issue 14: --help, --version and usage errors are printed only after
+    /// the helper has become the caller with no capability at all.
+    fn help_version_and_usage_errors_print_after_the_drop(install) {
+        for (program, list, fd) in [
+            ("newuidmap", &["--help"][..], "1"),
+            ("newgidmap", &["--version"], "1"),
+            ("newuidmap", &["{pid}", "0", "1000"], "2"),
+            ("newgidmap", &["--bogus"], "2"),
+            ("newuidmap", &["{pid}", "0", "100000", "0"], "2"),
+        ] {
+            let context = format!("{install} {program} {list:?}");
+            let (out, calls) = traced(install, program, list);
+            let expected = if fd == "1" { 0 } else { 1 };
+            assert_eq!(out.status, expected, "{context}: {out:#?}");
+            let drop = assert_drop_first(&calls, "0", &context);
+            let printed = position(&calls, "the output", |c| {
+                c.name == "write" && c.args.starts_with(&format!("{fd}, "))
+            });
+            assert!(drop < printed, "{context}: drop {drop} < output {printed}");
+            assert!(
+                !calls.iter().any(|c| c.name == "sendto"),
+                "{context}: not a map request, nothing to log"
             );
         }
     }

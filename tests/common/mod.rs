@@ -441,6 +441,13 @@ impl Case {
         self
     }
 
+    /// `audit` with a receiver that never reads and a full queue.
+    pub fn audit_stalled(mut self) -> Case {
+        self.audit = true;
+        self.audit_stalled = true;
+        self
+    }
+
     pub fn run(&self) -> Outcome {
         let work = unique_dir("case");
         let fix = work.join("fix");
