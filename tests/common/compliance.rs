@@ -27,10 +27,11 @@ use super::Install;
 const ALICE_0_0: &str = "alice:0:0: shadow 4.13 reads a count-0 entry as covering every ID and grants alice anything (we grant nothing)";
 /// Shadow parses numbers with strtoul base 0.
 const STRTOUL: &str = "numbers: shadow's strtoul base 0 accepts this form (0x10 = 16, 010 = 8, +5, -0, ' 5'); we accept plain decimal only";
+const NO_AUDIT: &str = "audit: shadow logs nothing to syslog";
 const NO_DRY_RUN: &str = "--dry-run: shadow has none (usage message)";
 const NO_FD_TARGET: &str = "fd:N targets: Debian's 4.13 has none (usage message)";
 const UNTRUSTED_FILES: &str = "trust: shadow reads /etc/subuid and /etc/subgid whoever owns or may write them; we refuse such files";
-const SILENT_OPEN_FAILURE: &str = "shadow 4.13 opens /etc/subuid with O_NOFOLLOW and exits 1 without a message when that fails (symlink, directory); we follow a root-owned link to a root-owned regular file, and name the cause";
+const SILENT_OPEN_FAILURE: &str = "shadow 4.13 opens /etc/subuid with O_NOFOLLOW and exits 1 without a message when that fails (symlink, directory, no read permission); we follow a root-owned link to a root-owned regular file, and name the cause";
 const MODULE_AS_ROOT: &str = "subid module: shadow 4.13 runs it with its privilege (euid 0 or an effective capability), and the test module refuses to answer then, by design; ours calls modules as the caller";
 const ONE_SOURCE: &str = "subid sources: shadow consults one source (a missing or failing module falls back to files, or ends the search); ours takes the union of the listed sources and warns about an unavailable one";
 const NO_PRIVILEGE_DROP: &str = "privilege order: Debian's 4.13 makes no setresuid/capset call at all (built without libcap), so the traces have no drop";
@@ -130,7 +131,51 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     ),
     ("e2e_nss::files_only_dry_run", NO_DRY_RUN),
     ("e2e_nss::union_dry_run_names_each_source", NO_DRY_RUN),
+    ("e2e_nss::module_without_subid_free_works", MODULE_AS_ROOT),
+    ("e2e_nss::module_without_subid_free_dry_run", NO_DRY_RUN),
+    // e2e_sssd
+    (
+        "e2e_sssd::central_subids",
+        "subid: files sss: shadow consults one source, so a range across /etc/subuid and the directory is refused (ours takes the union); and it has no --dry-run. With SSSD alone shadow's grants and refusals match ours",
+    ),
+    // e2e_hardening
+    (
+        "e2e_hardening::audit_record_has_the_name_escaped_once",
+        NO_AUDIT,
+    ),
+    (
+        "e2e_hardening::file_size_limit_on_stderr_cannot_suppress_the_record",
+        ALICE_0_0,
+    ),
+    (
+        "e2e_hardening::full_stderr_pipe_and_sigkill_cannot_suppress_the_record",
+        ALICE_0_0,
+    ),
+    (
+        "e2e_hardening::stalled_syslog_receiver_does_not_hold_the_helper",
+        ALICE_0_0,
+    ),
+    (
+        "e2e_hardening::tostop_terminal_cannot_stop_the_helper",
+        ALICE_0_0,
+    ),
+    (
+        "e2e_hardening::root_only_subid_file_names_mode_owner_and_fix::setuid",
+        "a root-only /etc/subuid: setuid shadow reads it as root (and alice:0:0 grants); ours reads as the caller and names the file's mode",
+    ),
+    (
+        "e2e_hardening::root_only_subid_file_names_mode_owner_and_fix::fcaps",
+        SILENT_OPEN_FAILURE,
+    ),
+    (
+        "e2e_hardening::threads_are_refused_by_one_rule",
+        "threads: shadow maps the namespace of a thread ID given as the PID; ours refuses threads by one rule",
+    ),
     // e2e_privilege_order
+    (
+        "e2e_privilege_order::help_version_and_usage_errors_print_after_the_drop",
+        "--help/--version: shadow has neither (usage, exit 1), and Debian's 4.13 makes no privilege drop",
+    ),
     (
         "e2e_privilege_order::uid_map_drop_before_proc_raise_before_write_one_write",
         NO_PRIVILEGE_DROP,
