@@ -24,6 +24,17 @@ fn exec_under(prefix: &str, program: &str, args: &str) -> String {
     format!("exec {prefix} \"$BIN/{program}\" {args}")
 }
 
+/// The audit record of alice's refused request for [200000-200010).
+fn assert_refusal_recorded(out: &Outcome, install: Install) {
+    assert!(
+        out.audit.contains(&format!(
+            "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
+            out.pid
+        )),
+        "{install}: {out:#?}"
+    );
+}
+
 per_mode! {
     fn stalled_syslog_receiver_does_not_hold_the_helper(install) {
         // Granted: the map is written and the helper exits although the
@@ -60,13 +71,7 @@ per_mode! {
         );
         assert_eq!(out.stderr, "", "{install}: nothing can be written");
         assert_eq!(out.uid_map, "");
-        assert!(
-            out.audit.contains(&format!(
-                "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
-                out.pid
-            )),
-            "{install}: {out:#?}"
-        );
+        assert_refusal_recorded(&out, install);
         // A grant under the same limit.
         let out = Case::uid(install, &["{pid}", "0", "1000", "1"])
             .audit()
@@ -191,13 +196,7 @@ per_mode! {
             .run();
         assert_eq!(out.status, 0, "{install}: the helper should block on stderr and be killed\n{out:#?}");
         assert_eq!(out.uid_map, "");
-        assert!(
-            out.audit.contains(&format!(
-                "uid=1000 user=alice target={} refused: uid range [0-10) -> [200000-200010) not allowed",
-                out.pid
-            )),
-            "{install}: {out:#?}"
-        );
+        assert_refusal_recorded(&out, install);
     }
 
     fn audit_record_has_the_name_escaped_once(install) {

@@ -350,15 +350,7 @@ per_mode! {
     /// mount namespace, and /etc/ld.so.cache is the host's.
     fn module_in_a_trusted_library_directory(install) {
         let ctx = install.to_string();
-        let libdir = [
-            "/usr/lib/x86_64-linux-gnu",
-            "/usr/lib/aarch64-linux-gnu",
-            "/usr/lib64",
-            "/usr/lib",
-        ]
-        .into_iter()
-        .find(|d| Path::new(d).join("libc.so.6").exists())
-        .expect("a system library directory holding libc.so.6");
+        let libdir = system_libdir();
         let out = nss_case(
             Case::uid(install, &["{pid}", "0", "1000", "1", "1", "500000", "65536"]),
             "subid: files test",

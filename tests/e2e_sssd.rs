@@ -57,15 +57,7 @@ const NEEDED: [(&str, &str); 10] = [
 /// True when the whole stack is installed; otherwise says what is missing.
 /// Under CI a missing part is a failure (packaging/test.sh installs it).
 fn stack_present(test: &str) -> bool {
-    let libdir = [
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/usr/lib64",
-        "/usr/lib",
-    ]
-    .into_iter()
-    .find(|d| Path::new(d).join("libc.so.6").exists())
-    .unwrap_or("/usr/lib");
+    let libdir = system_libdir();
     let missing: Vec<String> = NEEDED
         .iter()
         .filter(|(path, _)| !Path::new(libdir).join(path).exists())

@@ -865,6 +865,20 @@ impl Drop for Scene {
     }
 }
 
+/// The system library directory that holds libc.so.6 (the loader's
+/// default search path for this architecture).
+pub fn system_libdir() -> &'static str {
+    [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+    ]
+    .into_iter()
+    .find(|d| Path::new(d).join("libc.so.6").exists())
+    .expect("a system library directory holding libc.so.6")
+}
+
 /// The absolute path of a program on the root PATH, if installed.
 pub fn find_program(name: &str) -> Option<PathBuf> {
     [
