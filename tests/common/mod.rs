@@ -37,6 +37,8 @@ pub enum Install {
     Fcaps,
 }
 
+/// Both modes. New tests use `per_mode!` (one test per mode) instead of a
+/// loop over this; it stays for tests written before the harness had it.
 pub const BOTH: [Install; 2] = [Install::Setuid, Install::Fcaps];
 
 impl std::fmt::Display for Install {
