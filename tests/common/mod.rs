@@ -466,7 +466,7 @@ impl Case {
             .unwrap();
         assert!(
             status.success(),
-            "harness script failed ({status}); see {}",
+            "{HARNESS_FAILURE} ({status}); see {}",
             work.display()
         );
         let read = |name: &str| fs::read_to_string(out.join(name)).unwrap_or_default();
