@@ -370,6 +370,9 @@ per_mode! {
                     .assert_maps(program, &format!("{install} {program} {wrap}"), &["0 1000 1"]);
             }
         }
+    }
+
+    fn refusals_with_closed_standard_streams(install) {
         // A refusal with stdin and stdout closed still reports on stderr.
         Case::uid(install, &["{pid}", "0", "165536", "1"])
             .wrap("exec 0<&- 1>&-")
@@ -396,6 +399,10 @@ per_mode! {
             .wrap(broken)
             .run()
             .assert_maps(UID, &format!("{install} granted"), &["0 1000 1"]);
+    }
+
+    fn refusal_with_stdout_a_broken_pipe(install) {
+        let broken = "exec 1> >(exec true); sleep 0.1";
         Case::uid(install, &["{pid}", "0", "165536", "1"])
             .wrap(broken)
             .run()
@@ -500,7 +507,7 @@ per_mode! {
         }
     }
 
-    fn callers_without_or_sharing_an_account(install) {
+    fn callers_without_an_account(install) {
         for program in BOTH_PROGRAMS {
             Case::new(install, program, &["{pid}", "0", "4242", "1"])
                 .by(NOBODY_KNOWS)
@@ -511,6 +518,9 @@ per_mode! {
                     "UID 4242 has no passwd entry",
                 );
         }
+    }
+
+    fn callers_sharing_an_account(install) {
         // alice and alice2 share UID 1000: alice2's range is alice's, bob's is not,
         // and the refusal lists only the caller's own entries.
         let ctx = format!("{install} alias + bob");

@@ -47,7 +47,9 @@ per_mode! {
         out.assert_maps(UID, &format!("{install} grant"), &["0 1000 1", "1 100000 65536"]);
         // The queue was full when the helper sent: its record was dropped.
         assert_eq!(out.audit, "", "{install}: {out:#?}");
+    }
 
+    fn stalled_syslog_receiver_does_not_hold_a_refusal(install) {
         // Refused: the refusal is printed and the helper exits 1.
         let out = Case::gid(install, &[])
             .audit_stalled()
@@ -72,6 +74,9 @@ per_mode! {
         assert_eq!(out.stderr, "", "{install}: nothing can be written");
         assert_eq!(out.uid_map, "");
         assert_refusal_recorded(&out, install);
+    }
+
+    fn file_size_limit_on_stderr_and_a_grant(install) {
         // A grant under the same limit.
         let out = Case::uid(install, &["{pid}", "0", "1000", "1"])
             .audit()

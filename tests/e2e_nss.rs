@@ -93,6 +93,9 @@ fn nss_gid(install: Install, subid_line: &str, args: &[&str]) -> Outcome {
     nss_case(Case::gid(install, args), subid_line, None).run()
 }
 
+/// What a `subid:` line naming a module that does not exist warns.
+const NOSUCH_WARNING: &str = "newuidmap: warning: subid module libsubid_nosuch.so unavailable: cannot load libsubid_nosuch.so: libsubid_nosuch.so: cannot open shared object file";
+
 const UID: &str = "newuidmap";
 const GID: &str = "newgidmap";
 
@@ -117,7 +120,11 @@ per_mode! {
         let out = nss_uid(install, "subid: files", &["{pid}", "0", "1000", "1", "1", "100000", "65536"]);
         out.assert_maps(UID, &ctx, &["0 1000 1", "1 100000 65536"]);
         out.assert_quiet(&ctx);
-        // The module's range is not a source; the diagnosis is the file's.
+    }
+
+    /// The module's range is not a source; the diagnosis is the file's.
+    fn files_only_refusal_is_the_files(install) {
+        let ctx = install.to_string();
         let out = nss_uid(install, "subid: files", &["{pid}", "0", "500000", "10"]);
         out.assert_refused(UID, &ctx);
         out.says_not(&ctx, "libsubid");
@@ -132,13 +139,20 @@ per_mode! {
         assert_eq!(out.stdout, "0 100000 5\n", "{ctx}");
     }
 
-    fn union_of_files_and_module(install) {
+    /// [99000-100000) comes from the module, [100000-165536) from
+    /// /etc/subuid: neither source alone grants the two.
+    fn neither_source_alone_covers_the_union(install) {
         let ctx = install.to_string();
-        // [99000-100000) comes from the module, [100000-165536) from /etc/subuid.
         let map = ["{pid}", "0", "1000", "1", "1", "99000", "66536"];
         for subid in ["subid: files", "subid: test"] {
             nss_uid(install, subid, &map).assert_refused(UID, &format!("{ctx} {subid}"));
         }
+    }
+
+    fn union_of_files_and_module(install) {
+        let ctx = install.to_string();
+        // [99000-100000) comes from the module, [100000-165536) from /etc/subuid.
+        let map = ["{pid}", "0", "1000", "1", "1", "99000", "66536"];
         for subid in ["subid: files test", "subid: test files", "SUBID:\ttest   files # both"] {
             let ctx = format!("{ctx} {subid}");
             let out = nss_uid(install, subid, &map);
@@ -177,11 +191,10 @@ per_mode! {
 
     fn missing_module(install) {
         let ctx = install.to_string();
-        let warning = "newuidmap: warning: subid module libsubid_nosuch.so unavailable: cannot load libsubid_nosuch.so: libsubid_nosuch.so: cannot open shared object file";
         // Consulted first: the warning, then the file grants.
         let out = nss_uid(install, "subid: nosuch files", &["{pid}", "0", "100000", "10"]);
         out.assert_maps(UID, &ctx, &["0 100000 10"]);
-        out.says_first(&ctx, warning);
+        out.says_first(&ctx, NOSUCH_WARNING);
         if ours() {
             assert_eq!(out.stderr.lines().count(), 1, "{ctx}: {}", out.stderr);
         }
@@ -189,10 +202,14 @@ per_mode! {
         let out = nss_uid(install, "subid: files nosuch", &["{pid}", "0", "100000", "10"]);
         out.assert_granted(&ctx);
         out.assert_quiet(&ctx);
-        // Needed and missing: the diagnosis says so.
+    }
+
+    /// Needed and missing: the diagnosis says so.
+    fn missing_module_needed(install) {
+        let ctx = install.to_string();
         let out = nss_uid(install, "subid: files nosuch", &["{pid}", "0", "99000", "66536"]);
         out.assert_refused(UID, &ctx);
-        out.says_first(&ctx, warning);
+        out.says_first(&ctx, NOSUCH_WARNING);
         out.says(&ctx, "uid range [0-66536) -> [99000-165536) not allowed");
         out.says(&ctx, "note: the subid module libsubid_nosuch.so was unavailable, so its ranges were not consulted");
     }

@@ -60,12 +60,15 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "PID: shadow accepts a signed PID (+PID) for a real process",
     ),
     ("e2e_adversarial::fd_targets_that_work", NO_FD_TARGET),
+    ("e2e_adversarial::callers_sharing_an_account", ALICE_0_0),
     (
-        "e2e_adversarial::callers_without_or_sharing_an_account",
+        "e2e_adversarial::refusals_with_closed_standard_streams",
         ALICE_0_0,
     ),
-    ("e2e_adversarial::closed_standard_streams", ALICE_0_0),
-    ("e2e_adversarial::stdout_a_broken_pipe", ALICE_0_0),
+    (
+        "e2e_adversarial::refusal_with_stdout_a_broken_pipe",
+        ALICE_0_0,
+    ),
     (
         "e2e_adversarial::zero_count_entry_grants_nothing",
         ALICE_0_0,
@@ -122,9 +125,13 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     ),
     ("e2e_nss::module_missing_a_symbol", MODULE_AS_ROOT),
     ("e2e_nss::module_returning_error_conn", ONE_SOURCE),
-    ("e2e_nss::missing_module", ALICE_0_0),
-    ("e2e_nss::files_only_grant_with_subid_files", ALICE_0_0),
-    ("e2e_nss::union_of_files_and_module", ALICE_0_0),
+    ("e2e_nss::missing_module_needed", ALICE_0_0),
+    ("e2e_nss::files_only_refusal_is_the_files", ALICE_0_0),
+    ("e2e_nss::neither_source_alone_covers_the_union", ALICE_0_0),
+    (
+        "e2e_nss::union_of_files_and_module",
+        "subid: test files: shadow consults only the first source (here the test module, which refuses to answer with privilege); ours takes the union",
+    ),
     (
         "e2e_nss::ld_library_path_is_ignored",
         "a missing module: shadow falls back to /etc/subuid (where alice:0:0 grants); ours consults only the configured sources",
@@ -148,11 +155,15 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         ALICE_0_0,
     ),
     (
+        "e2e_hardening::file_size_limit_on_stderr_and_a_grant",
+        NO_AUDIT,
+    ),
+    (
         "e2e_hardening::full_stderr_pipe_and_sigkill_cannot_suppress_the_record",
         ALICE_0_0,
     ),
     (
-        "e2e_hardening::stalled_syslog_receiver_does_not_hold_the_helper",
+        "e2e_hardening::stalled_syslog_receiver_does_not_hold_a_refusal",
         ALICE_0_0,
     ),
     (
