@@ -134,12 +134,22 @@ per_mode! {
         Case::uid(install, &["{pid}", "0", "100000", "10"])
             .before("echo '0 1000 1' > /proc/$T/uid_map")
             .run()
-            .assert_refused_keeping(UID, &format!("{install} uid_map"), "write to /proc/", ("0 1000 1", ""));
+            .assert_refused_keeping(
+                UID,
+                &format!("{install} uid_map"),
+                "write to uid_map failed: Operation not permitted",
+                ("0 1000 1", ""),
+            );
         let out = Case::gid(install, &["{pid}", "0", "100000", "10"])
             .before("echo '0 1000 1' > /proc/$T/gid_map")
             .run();
         let ctx = format!("{install} gid_map");
-        out.assert_refused_keeping(GID, &ctx, "write to /proc/", ("", "0 1000 1"));
+        out.assert_refused_keeping(
+            GID,
+            &ctx,
+            "write to gid_map failed: Operation not permitted",
+            ("", "0 1000 1"),
+        );
         out.says(&ctx, "already set");
         // Own GID only: setgroups must become deny first, which the kernel
         // refuses once gid_map is written; the helper must not go on.
@@ -147,7 +157,7 @@ per_mode! {
         out.assert_refused_keeping(
             GID,
             &format!("{install} setgroups after gid_map"),
-            "setgroups failed",
+            "write to setgroups failed",
             ("", "0 1000 1"),
         );
         assert_eq!(out.setgroups, "allow");
@@ -280,7 +290,11 @@ per_mode! {
         .to_string();
         Case::uid(install, &[above.as_str(), "0", "1000", "1"])
             .run()
-            .assert_refused_as(UID, &format!("{install} above pid_max"), "no process with PID");
+            .assert_refused_as(
+                UID,
+                &format!("{install} above pid_max"),
+                "Could not open proc directory for target",
+            );
         // The target exited (and was reaped) before the call.
         for program in BOTH_PROGRAMS {
             // (Nothing can be read back from a reaped process: "" is expected.)
@@ -290,7 +304,7 @@ per_mode! {
                 .assert_refused_keeping(
                     program,
                     &format!("{install} {program} exited"),
-                    "no process with PID",
+                    "Could not open proc directory for target",
                     ("", ""),
                 );
         }

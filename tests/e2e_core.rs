@@ -181,7 +181,10 @@ per_mode! {
         let ctx = install.to_string();
         let out = Case::uid(install, &["2147483647", "0", "1000", "1"]).run();
         out.assert_refused(UID, "no such pid");
-        out.says("no such pid", "no process with PID 2147483647");
+        out.says(
+            "no such pid",
+            "Could not open proc directory for target 2147483647: no process",
+        );
         let out = Case::uid(install, &["{pid}", "0", "1000", "1"])
             .shape(TargetShape::Plain)
             .run();

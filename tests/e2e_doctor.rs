@@ -1,5 +1,5 @@
 //! Issue 13: `subid doctor`. Each check fails on a broken set-up and names
-//! its fix; a good set-up exits 0. Every case runs in both install modes
+//! its fix; a good set-up exits 0. Every case runs once per install mode
 //! (the helpers PATH finds are the harness's setuid or file-capability
 //! copies), as the fixture user inside the case's private mount namespace.
 // Test code: a failed unwrap, expect or panic is a failed test (see clippy.toml).
@@ -69,12 +69,8 @@ fn assert_ok_line(out: &Outcome, context: &str, check: &str, what: &str) {
     );
 }
 
-#[test]
-fn doctor_passes_a_good_setup() {
-    if !privileged("doctor_passes_a_good_setup") {
-        return;
-    }
-    for install in BOTH {
+per_mode! {
+    fn doctor_passes_a_good_setup(install) {
         let context = format!("{install:?} good set-up");
         let out = doctor(install, "\"$BIN\"", "").run();
         assert_eq!(out.status, 0, "{context}\n{}\n{}", out.stdout, out.stderr);
@@ -147,12 +143,8 @@ fn doctor_passes_a_good_setup() {
     }
 }
 
-#[test]
-fn doctor_names_range_problems() {
-    if !privileged("doctor_names_range_problems") {
-        return;
-    }
-    for install in BOTH {
+per_mode! {
+    fn doctor_names_range_problems(install) {
         let context = format!("{install:?} no ranges");
         let out = doctor(install, "\"$BIN\"", "").by(CAROL).run();
         assert_problem(
@@ -215,12 +207,8 @@ fn doctor_names_range_problems() {
     }
 }
 
-#[test]
-fn doctor_names_helper_problems() {
-    if !privileged("doctor_names_helper_problems") {
-        return;
-    }
-    for install in BOTH {
+per_mode! {
+    fn doctor_names_helper_problems(install, test) {
         let context = format!("{install:?} nosuid");
         let mut case = doctor(install, "\"$BIN\"", "");
         case.before =
@@ -285,7 +273,7 @@ fn doctor_names_helper_problems() {
         );
 
         // Same directory, but newgidmap is Debian's shadow copy.
-        if tool_present("doctor_names_helper_problems", "newgidmap", "uidmap")
+        if tool_present(test, "newgidmap", "uidmap")
             && Path::new("/usr/bin/newgidmap").exists()
         {
             let context = format!("{install:?} shadow's newgidmap beside ours");
@@ -326,12 +314,8 @@ fn doctor_names_helper_problems() {
     }
 }
 
-#[test]
-fn doctor_names_the_session() {
-    if !privileged("doctor_names_the_session") {
-        return;
-    }
-    for install in BOTH {
+per_mode! {
+    fn doctor_names_the_session(install, test) {
         let context = format!("{install:?} no_new_privs");
         let mut case = doctor(install, "\"$BIN\"", "");
         case.wrap = case
@@ -372,7 +356,7 @@ fn doctor_names_the_session() {
             "in its bounding set",
         );
 
-        if tool_present("doctor_names_the_session", "strace", "strace") {
+        if tool_present(test, "strace", "strace") {
             let context = format!("{install:?} strace");
             let mut case = doctor(install, "\"$BIN\"", "");
             case.wrap = case
@@ -418,12 +402,8 @@ fn doctor_names_the_session() {
     }
 }
 
-#[test]
-fn doctor_names_kernel_and_audit_problems() {
-    if !privileged("doctor_names_kernel_and_audit_problems") {
-        return;
-    }
-    for install in BOTH {
+per_mode! {
+    fn doctor_names_kernel_and_audit_problems(install) {
         let context = format!("{install:?} no /dev/log listener");
         let mut case = doctor(install, "\"$BIN\"", "");
         case.audit = false;

@@ -443,6 +443,18 @@ impl Case {
         self
     }
 
+    /// Run as root in front of the caller's setpriv (see the field).
+    pub fn caller_prefix(mut self, prefix: impl Into<String>) -> Case {
+        self.caller_prefix = prefix.into();
+        self
+    }
+
+    /// Extra setpriv options for the caller (see the field).
+    pub fn caller_setpriv(mut self, options: impl Into<String>) -> Case {
+        self.caller_setpriv = options.into();
+        self
+    }
+
     /// `audit` with a receiver that never reads and a full queue.
     pub fn audit_stalled(mut self) -> Case {
         self.audit = true;
