@@ -27,6 +27,10 @@ use super::Install;
 const ALICE_0_0: &str = "alice:0:0: shadow 4.13 reads a count-0 entry as covering every ID and grants alice anything (we grant nothing)";
 /// Shadow parses numbers with strtoul base 0.
 const STRTOUL: &str = "numbers: shadow's strtoul base 0 accepts this form (0x10 = 16, 010 = 8, +5, -0, ' 5'); we accept plain decimal only";
+/// Without its privilege (nosuid mount, no_new_privs, a tracer) shadow
+/// still writes a map of the caller's own ID, which the kernel allows to
+/// anyone; ours refuses at once and names why it lacks its privilege.
+const UNPRIVILEGED_OWN_ID: &str = "started without its privilege, shadow still maps the caller's own ID (the kernel allows that to anyone); ours refuses, naming the cause";
 const NO_AUDIT: &str = "audit: shadow logs nothing to syslog";
 const NO_DRY_RUN: &str = "--dry-run: shadow has none (usage message)";
 const NO_FD_TARGET: &str = "fd:N targets: Debian's 4.13 has none (usage message)";
@@ -85,7 +89,7 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     ("e2e_adversarial::a_directory", SILENT_OPEN_FAILURE),
     (
         "e2e_adversarial::no_new_privs_is_named",
-        "no_new_privs: shadow then runs unprivileged and still maps the caller's own ID (the kernel allows that to anyone); ours refuses at once, naming no_new_privs",
+        UNPRIVILEGED_OWN_ID,
     ),
     (
         "e2e_adversarial::namespace_created_by_another_user::setuid",
@@ -181,6 +185,32 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     (
         "e2e_hardening::threads_are_refused_by_one_rule",
         "threads: shadow maps the namespace of a thread ID given as the PID; ours refuses threads by one rule",
+    ),
+    // e2e_environment
+    (
+        "e2e_environment::nosuid_mount_is_named",
+        UNPRIVILEGED_OWN_ID,
+    ),
+    (
+        "e2e_environment::traced_caller_is_named",
+        UNPRIVILEGED_OWN_ID,
+    ),
+    (
+        "e2e_environment::zombie_target_is_named::setuid",
+        "a zombie target: setuid shadow writes its map as root and exits 0; ours refuses, naming the zombie (with file capabilities the kernel refuses shadow too)",
+    ),
+    // e2e_doctor: `subid doctor`'s trial runs the helpers under test
+    (
+        "e2e_doctor::doctor_passes_a_good_setup",
+        "subid doctor's trial: shadow's grants reach no audit trail (shadow logs nothing)",
+    ),
+    (
+        "e2e_doctor::doctor_names_helper_problems",
+        "subid doctor's trial on a nosuid mount: shadow, without its privilege, still maps the caller's own ID, so the trial shows no refusal to name",
+    ),
+    (
+        "e2e_doctor::doctor_names_the_session",
+        "subid doctor's trial under no_new_privs: shadow still maps the caller's own ID unprivileged, so the trial shows no refusal to name",
     ),
     // e2e_privilege_order
     (
