@@ -546,7 +546,7 @@ per_mode! {
         let ctx = format!("{install} past alias");
         let out = Case::uid(install, &["{pid}", "0", "300500", "1000"]).run();
         out.assert_refused_as(UID, &ctx, "not allowed");
-        out.says(&ctx, "not covered: [301000-301500)");
+        out.says(&ctx, "not covered: 301000-301499 (500 IDs)");
         // A UID-keyed entry (1003) is dave's only, not alice's.
         Case::uid(install, &["{pid}", "0", "231072", "10"])
             .run()

@@ -209,3 +209,55 @@ rows! { fn client(name);
         (&[Via::Path], "buildah --storage-driver vfs unshare sh -c \"$PRINT\"", &FULL),
     ]);
 }
+
+per_mode! {
+    /// Issue 18: for a user without ranges the clients refuse (or fall back)
+    /// before ever running a helper, so the helper's diagnosis never shows. The
+    /// README's Troubleshooting section quotes these messages; this keeps the
+    /// quotes true. carol (UID 1002) has no subordinate ranges in the fixture.
+    /// The helpers under test are on PATH and never consulted.
+    fn clients_refuse_first_for_a_user_without_ranges(install, test) {
+        if !tool_present(test, "unshare", "util-linux") {
+            return;
+        }
+        let scene = Scene::new(
+            "norange",
+            "basic",
+            &[("subuid", CLEAN_SUBIDS), ("subgid", CLEAN_SUBIDS)],
+        );
+        let bin = installed(install);
+        let out = scene.run(&format!(
+            r#"P={bin}:/usr/sbin:/usr/bin:/sbin:/bin
+as_user 1002 1002 "$P" unshare --user --map-auto true; echo "unshare status: $?"
+if command -v podman >/dev/null; then
+  as_user 1002 1002 "$P" podman --storage-driver vfs unshare cat /proc/self/uid_map; echo "podman status: $?"
+fi
+"#,
+            bin = bin.display()
+        ));
+        let ctx = format!("{install}: {out:#?}");
+        assert!(
+            out.stderr.contains("unshare: no line matching user \"carol\" in /etc/subuid"),
+            "{ctx}"
+        );
+        assert!(!out.stdout.contains("unshare status: 0"), "{ctx}");
+        if !tool_present(&format!("{test} (podman part)"), "podman", "podman") {
+            return;
+        }
+        assert!(
+            // logrus escapes the quotes around "carol" when not on a terminal.
+            out.stderr.contains("cannot find UID/GID for user carol: no subuid ranges found for user ")
+                && out.stderr.contains("in /etc/subuid - check rootless mode in man pages."),
+            "{ctx}"
+        );
+        assert!(out.stderr.contains("Using rootless single mapping into the namespace"), "{ctx}");
+        // The one-ID fallback, and success.
+        let maps: Vec<String> = out
+            .stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert!(maps.contains(&"0 1002 1".to_string()), "{ctx}");
+        assert!(out.stdout.contains("podman status: 0"), "{ctx}");
+    }
+}

@@ -14,8 +14,8 @@ per_mode! {
         let out = Case::uid(install, &["{pid}", "0", "1000", "1", "5", "200000", "10"]).run();
         out.assert_refused(UID, &ctx);
         out.says_first(&ctx, "newuidmap: uid range [5-15) -> [200000-200010) not allowed (triplet 2 \"5 200000 10\")\n");
-        out.says(&ctx, "subordinate UIDs of alice: [100000-165536) (65536 IDs) line 3");
-        out.says(&ctx, "none of [200000-200010) is among them");
+        out.says(&ctx, "subordinate UIDs of alice: 100000-165535 (65536 IDs) line 3");
+        out.says(&ctx, "none of 200000-200009 (10 IDs) is among them");
         // Never another user's entries (bob's range ends at 231072, dave's starts there).
         for other in ["bob", "231072", "1003"] {
             out.says_not(&ctx, other);
@@ -29,7 +29,7 @@ per_mode! {
         let ctx = install.to_string();
         let out = Case::gid(install, &["{pid}", "0", "165000", "1000"]).run();
         out.assert_refused(GID, &ctx);
-        out.says(&ctx, "not covered: [165536-166000)");
+        out.says(&ctx, "not covered: 165536-165999 (464 IDs)");
         out.says(&ctx, "subordinate GIDs of alice");
     }
 
@@ -173,34 +173,24 @@ e2e! {
     }
 }
 
-/// Issue 18: an owner field with a blank in it (`carol :...`) is nobody's.
-/// The refusal of a dry run names that line instead of only telling the
-/// administrator to add a range carol seems to have already.
-#[test]
-fn near_miss_owner_line_is_named() {
-    if !privileged("near_miss_owner_line_is_named") {
-        return;
-    }
-    let subuid = b"alice:100000:65536\ncarol :500000:65536\n1002\t:600000:10\n";
-    for install in BOTH {
+per_mode! {
+    /// Issue 18: an owner field with a blank in it (`carol :...`) is nobody's.
+    /// The refusal of a dry run names that line instead of only telling the
+    /// administrator to add a range carol seems to have already.
+    fn near_miss_owner_line_is_named(install) {
+        let ctx = install.to_string();
+        let subuid = b"alice:100000:65536\ncarol :500000:65536\n1002\t:600000:10\n";
         let out = Case::uid(install, &["--dry-run", "-", "0", "500000", "65536"])
             .by(CAROL)
             .file("subuid", subuid)
             .run();
-        out.assert_refused("newuidmap", &format!("{install:?}"));
-        let err = &out.stderr;
-        assert!(
-            err.contains("carol has no subordinate UIDs in /etc/subuid"),
-            "{err}"
+        out.assert_refused(UID, &ctx);
+        out.says(&ctx, "carol has no subordinate UIDs in /etc/subuid");
+        out.says(
+            &ctx,
+            "note: /etc/subuid line 2 has owner \"carol \", not carol: with the blank it is nobody's, so it grants nothing; an administrator should correct the owner field to carol",
         );
-        assert!(
-            err.contains("note: /etc/subuid line 2 has owner \"carol \", not carol: with the blank it is nobody's, so it grants nothing; an administrator should correct the owner field to carol"),
-            "{install:?}: {err}"
-        );
-        assert!(
-            err.contains("note: /etc/subuid line 3 has owner \"1002\\x09\""),
-            "{install:?}: {err}"
-        );
+        out.says(&ctx, "note: /etc/subuid line 3 has owner \"1002\\x09\"");
         assert_eq!(out.stdout, "");
     }
 }

@@ -84,7 +84,7 @@ per_mode! {
             let upper = if program == UID { "UID" } else { "GID" };
             out.says(
                 &context,
-                &format!("the outer {upper}s [100000-165536) are not mapped there either"),
+                &format!("the outer {upper}s 100000-165535 (65536 IDs) are not mapped there either"),
             );
             out.says(&context, "unshare --user --map-auto");
             assert_no_install_advice(&out, &context);
@@ -114,7 +114,7 @@ SH"#,
         out.assert_refused_as(UID, &context, "write to uid_map failed: Operation not permitted");
         out.says(
             &context,
-            "the outer UIDs [100000-100010) are not mapped in your own user namespace (your uid_map: 0 0 2000)",
+            "the outer UIDs 100000-100009 (10 IDs) are not mapped in your own user namespace (your uid_map: 0 0 2000)",
         );
         out.says(&context, "unshare --user --map-auto");
         assert_no_install_advice(&out, &context);

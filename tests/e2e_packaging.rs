@@ -581,7 +581,7 @@ fn install_script_help_and_unknown_argument() {
     );
     // "building ..." comes before the (silent, minutes-long) release build:
     // a cargo that only reports being called shows the order.
-    if privileged("install_script_help_and_unknown_argument") {
+    if privileged(this_test!()) {
         let dir = unique_dir("fake-cargo");
         fs::create_dir_all(&dir).unwrap();
         let cargo = dir.join("cargo");
