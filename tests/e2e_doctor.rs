@@ -28,12 +28,29 @@ fn subid() -> &'static Path {
 /// A case whose call is `subid doctor ARGS` with PATH = `path` ($BIN is the
 /// install directory), files clean (no odd lines), /dev/log listened to.
 fn doctor(install: Install, path: &str, args: &str) -> Case {
-    let mut case = Case::uid(install, &[])
+    Case::uid(install, &[])
         .file("subuid", CLEAN_SUBIDS.as_bytes())
-        .file("subgid", CLEAN_SUBIDS.as_bytes());
-    case.audit = true;
-    case.wrap = format!("PATH={path} exec {} doctor {args}", subid().display());
-    case
+        .file("subgid", CLEAN_SUBIDS.as_bytes())
+        .audit()
+        .wrap(format!(
+            "PATH={path} exec {} doctor {args}",
+            subid().display()
+        ))
+}
+
+/// `doctor` run under `program` (`exec PROGRAM subid doctor ...`).
+fn doctor_under(install: Install, program: &str) -> Case {
+    let case = doctor(install, "\"$BIN\"", "");
+    let wrap = case.wrap.replace("exec ", &format!("exec {program} "));
+    case.wrap(wrap)
+}
+
+/// Asserts exit 1 and, for each (check, what, fix), a PROBLEM line for
+/// `check` containing `what`, with a fix line containing `fix`.
+fn assert_problems(out: &Outcome, context: &str, problems: &[(&str, &str, &str)]) {
+    for (check, what, fix) in problems {
+        assert_problem(out, context, check, what, fix);
+    }
 }
 
 /// Asserts exit 1 and a PROBLEM line for `check` containing `what`, with a
@@ -79,30 +96,15 @@ per_mode! {
             "{context}\n{}",
             out.stdout
         );
-        assert_ok_line(
-            &out,
-            &context,
-            "subuid-ranges",
-            "alice has subordinate UIDs 100000-165535 (65536 IDs)",
-        );
+        assert_ok_line(&out, &context, "subuid-ranges", "alice has subordinate UIDs 100000-165535 (65536 IDs)");
         let privilege = match install {
             Install::Setuid => "(setuid root)",
             Install::Fcaps => "(file capability cap_setuid)",
         };
         assert_ok_line(&out, &context, "newuidmap", privilege);
         assert_ok_line(&out, &context, "audit", "journalctl -t newuidmap");
-        assert_ok_line(
-            &out,
-            &context,
-            "trial",
-            "uid_map is 0 1000 1, 1 100000 65536",
-        );
-        assert_ok_line(
-            &out,
-            &context,
-            "trial",
-            "gid_map is 0 1000 1, 1 100000 65536",
-        );
+        assert_ok_line(&out, &context, "trial", "uid_map is 0 1000 1, 1 100000 65536");
+        assert_ok_line(&out, &context, "trial", "gid_map is 0 1000 1, 1 100000 65536");
         // The trial's grants reached the audit trail.
         assert_eq!(
             out.audit.matches(" granting map=").count(),
@@ -147,258 +149,132 @@ per_mode! {
     fn doctor_names_range_problems(install) {
         let context = format!("{install:?} no ranges");
         let out = doctor(install, "\"$BIN\"", "").by(CAROL).run();
-        assert_problem(
-            &out,
-            &context,
-            "subuid-ranges",
-            "carol has no subordinate UIDs",
-            "subid add carol",
-        );
-        assert_problem(
-            &out,
-            &context,
-            "subgid-ranges",
-            "carol has no subordinate GIDs",
-            "subid add carol",
-        );
-        assert_problem(&out, &context, "trial", "not run", "fix the problems above");
+        assert_problems(&out, &context, &[
+            ("subuid-ranges", "carol has no subordinate UIDs", "subid add carol"),
+            ("subgid-ranges", "carol has no subordinate GIDs", "subid add carol"),
+            ("trial", "not run", "fix the problems above"),
+        ]);
 
         let context = format!("{install:?} small range");
         let out = doctor(install, "\"$BIN\"", "")
             .file("subuid", b"alice:100000:1000\n")
             .run();
-        assert_problem(
-            &out,
-            &context,
-            "subuid-ranges",
-            "need one range of at least 65536",
-            "subid add alice --count 65536",
-        );
-        assert_ok_line(
-            &out,
-            &context,
-            "subgid-ranges",
-            "alice has subordinate GIDs",
-        );
+        assert_problems(&out, &context, &[
+            ("subuid-ranges", "need one range of at least 65536", "subid add alice --count 65536"),
+        ]);
+        assert_ok_line(&out, &context, "subgid-ranges", "alice has subordinate GIDs");
 
         let context = format!("{install:?} overlap");
         let out = doctor(install, "\"$BIN\"", "")
             .file("subgid", b"alice:100000:65536\nbob:150000:65536\n")
             .run();
-        assert_problem(
-            &out,
-            &context,
-            "subgid-ranges",
-            "overlaps",
-            "subid remove bob 150000:65536",
-        );
+        assert_problems(&out, &context, &[
+            ("subgid-ranges", "overlaps", "subid remove bob 150000:65536"),
+        ]);
 
         let context = format!("{install:?} account IDs");
         let out = doctor(install, "\"$BIN\"", "")
             .file("subuid", b"alice:1000:65536\n")
             .run();
-        assert_problem(
-            &out,
-            &context,
-            "subuid-ranges",
-            "includes real account IDs",
-            "subid remove alice 1000:65536",
-        );
+        assert_problems(&out, &context, &[
+            ("subuid-ranges", "includes real account IDs", "subid remove alice 1000:65536"),
+        ]);
     }
 }
 
 per_mode! {
     fn doctor_names_helper_problems(install, test) {
         let context = format!("{install:?} nosuid");
-        let mut case = doctor(install, "\"$BIN\"", "");
-        case.before =
-            "mount --bind \"$BIN\" \"$BIN\" && mount -o remount,bind,nosuid \"$BIN\"".into();
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "newuidmap",
-            "is on a filesystem mounted nosuid",
-            "mounted without nosuid",
-        );
-        assert_problem(
-            &out,
-            &context,
-            "newgidmap",
-            "is on a filesystem mounted nosuid",
-            "mounted without nosuid",
-        );
-        // The trial shows what the helper itself says about it.
-        assert_problem(
-            &out,
-            &context,
-            "trial",
-            "mounted nosuid",
-            "mounted without nosuid",
-        );
+        let out = doctor(install, "\"$BIN\"", "")
+            .before("mount --bind \"$BIN\" \"$BIN\" && mount -o remount,bind,nosuid \"$BIN\"")
+            .run();
+        assert_problems(&out, &context, &[
+            ("newuidmap", "is on a filesystem mounted nosuid", "mounted without nosuid"),
+            ("newgidmap", "is on a filesystem mounted nosuid", "mounted without nosuid"),
+            // The trial shows what the helper itself says about it.
+            ("trial", "mounted nosuid", "mounted without nosuid"),
+        ]);
 
         let context = format!("{install:?} shadowed");
-        let mut case = doctor(install, "\"$D:$BIN\"", "");
-        case.wrap = format!(
-            "D=$(mktemp -d); cp \"$BIN/newuidmap\" \"$BIN/newgidmap\" \"$D/\"; {}",
-            case.wrap
-        );
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "newuidmap",
-            "has no setuid bit and no file capability, and it shadows",
-            "remove",
-        );
-        assert_problem(
-            &out,
-            &context,
-            "trial",
-            "this helper lacks cap_setuid",
-            "chmod",
-        );
+        let case = doctor(install, "\"$D:$BIN\"", "");
+        let wrap = format!("D=$(mktemp -d); cp \"$BIN/newuidmap\" \"$BIN/newgidmap\" \"$D/\"; {}", case.wrap);
+        let out = case.wrap(wrap).run();
+        assert_problems(&out, &context, &[
+            ("newuidmap", "has no setuid bit and no file capability, and it shadows", "remove"),
+            ("trial", "this helper lacks cap_setuid", "chmod"),
+        ]);
 
         let context = format!("{install:?} mismatched pair");
-        let mut case = doctor(install, "/mnt:\"$BIN\"", "");
-        case.before =
-            "mount -t tmpfs tmpfs /mnt && chmod 755 /mnt && cp -a \"$BIN/newgidmap\" /mnt/".into();
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "helper-pair",
-            "in different directories",
-            "one directory",
-        );
+        let out = doctor(install, "/mnt:\"$BIN\"", "")
+            .before("mount -t tmpfs tmpfs /mnt && chmod 755 /mnt && cp -a \"$BIN/newgidmap\" /mnt/")
+            .run();
+        assert_problems(&out, &context, &[
+            ("helper-pair", "in different directories", "one directory"),
+        ]);
 
         // Same directory, but newgidmap is Debian's shadow copy.
         if tool_present(test, "newgidmap", "uidmap")
             && Path::new("/usr/bin/newgidmap").exists()
         {
             let context = format!("{install:?} shadow's newgidmap beside ours");
-            let mut case = doctor(install, "/mnt", "");
-            case.before = "mount -t tmpfs tmpfs /mnt && chmod 755 /mnt && cp -a \"$BIN/newuidmap\" /usr/bin/newgidmap /mnt/".into();
-            let out = case.run();
-            assert_problem(
-                &out,
-                &context,
-                "helper-pair",
-                "is newidmap 0.1.0 but /mnt/newgidmap is not newidmap",
-                "reinstall both helpers from one package",
-            );
+            let out = doctor(install, "/mnt", "")
+                .before("mount -t tmpfs tmpfs /mnt && chmod 755 /mnt && cp -a \"$BIN/newuidmap\" /usr/bin/newgidmap /mnt/")
+                .run();
+            assert_problems(&out, &context, &[
+                ("helper-pair", "is newidmap 0.1.0 but /mnt/newgidmap is not newidmap", "reinstall both helpers from one package"),
+            ]);
         }
 
         let context = format!("{install:?} not on PATH");
         let out = doctor(install, "/nonexistent", "").run();
-        assert_problem(
-            &out,
-            &context,
-            "newuidmap",
-            "newuidmap is not on PATH",
-            "install it",
-        );
-        assert_problem(&out, &context, "trial", "not run", "fix the problems above");
+        assert_problems(&out, &context, &[
+            ("newuidmap", "newuidmap is not on PATH", "install it"),
+            ("trial", "not run", "fix the problems above"),
+        ]);
 
         let context = format!("{install:?} untrusted /etc/subuid");
-        let mut case = doctor(install, "\"$BIN\"", "");
-        case.prepare = "chown 1000 \"$FIX/subuid\"".into();
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "trial",
-            "refusing /etc/subuid: owned by UID 1000, not root",
-            "chown root:root /etc/subuid",
-        );
+        let out = doctor(install, "\"$BIN\"", "")
+            .prepare("chown 1000 \"$FIX/subuid\"")
+            .run();
+        assert_problems(&out, &context, &[
+            ("trial", "refusing /etc/subuid: owned by UID 1000, not root", "chown root:root /etc/subuid"),
+        ]);
     }
 }
 
 per_mode! {
     fn doctor_names_the_session(install, test) {
         let context = format!("{install:?} no_new_privs");
-        let mut case = doctor(install, "\"$BIN\"", "");
-        case.wrap = case
-            .wrap
-            .replace("exec ", "exec /usr/bin/setpriv --no-new-privs ");
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "context",
-            "no_new_privs set",
-            "without no_new_privs",
-        );
-        assert_problem(
-            &out,
-            &context,
-            "trial",
-            "no_new_privs set",
-            "without no_new_privs",
-        );
+        let out = doctor_under(install, "/usr/bin/setpriv --no-new-privs").run();
+        assert_problems(&out, &context, &[
+            ("context", "no_new_privs set", "without no_new_privs"),
+            ("trial", "no_new_privs set", "without no_new_privs"),
+        ]);
 
         let context = format!("{install:?} bounding set");
-        let mut case = doctor(install, "\"$BIN\"", "");
-        case.caller_setpriv = "--bounding-set -setuid,-setgid".into();
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "context",
-            "cap_setuid and cap_setgid are not in the capability bounding set",
-            "CapabilityBoundingSet=",
-        );
-        assert_problem(
-            &out,
-            &context,
-            "trial",
-            "bounding set",
-            "in its bounding set",
-        );
+        let out = doctor(install, "\"$BIN\"", "")
+            .caller_setpriv("--bounding-set -setuid,-setgid")
+            .run();
+        assert_problems(&out, &context, &[
+            ("context", "cap_setuid and cap_setgid are not in the capability bounding set", "CapabilityBoundingSet="),
+            ("trial", "bounding set", "in its bounding set"),
+        ]);
 
         if tool_present(test, "strace", "strace") {
             let context = format!("{install:?} strace");
-            let mut case = doctor(install, "\"$BIN\"", "");
-            case.wrap = case
-                .wrap
-                .replace("exec ", "exec /usr/bin/strace -f -o /dev/null ");
-            let out = case.run();
-            assert_problem(
-                &out,
-                &context,
-                "context",
-                "is being traced",
-                "sudo strace -f -u",
-            );
-            assert_problem(
-                &out,
-                &context,
-                "trial",
-                "is being traced",
-                "sudo strace -f -u",
-            );
+            let out = doctor_under(install, "/usr/bin/strace -f -o /dev/null").run();
+            assert_problems(&out, &context, &[
+                ("context", "is being traced", "sudo strace -f -u"),
+                ("trial", "is being traced", "sudo strace -f -u"),
+            ]);
         }
 
         let context = format!("{install:?} namespace");
-        let mut case = doctor(install, "\"$BIN\"", "");
-        case.wrap = case
-            .wrap
-            .replace("exec ", "exec /usr/bin/unshare --user --map-current-user ");
-        let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "context",
-            "root is not mapped",
-            "unshare --user --map-auto",
-        );
-        assert_problem(
-            &out,
-            &context,
-            "trial",
-            "root is not mapped",
-            "unshare --user --map-auto",
-        );
+        let out = doctor_under(install, "/usr/bin/unshare --user --map-current-user").run();
+        assert_problems(&out, &context, &[
+            ("context", "root is not mapped", "unshare --user --map-auto"),
+            ("trial", "root is not mapped", "unshare --user --map-auto"),
+        ]);
     }
 }
 
@@ -408,13 +284,9 @@ per_mode! {
         let mut case = doctor(install, "\"$BIN\"", "");
         case.audit = false;
         let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "audit",
-            "nothing listens on /dev/log",
-            "journalctl -t newuidmap",
-        );
+        assert_problems(&out, &context, &[
+            ("audit", "nothing listens on /dev/log", "journalctl -t newuidmap"),
+        ]);
 
         // In a user namespace of alice's whose root set
         // user.max_user_namespaces to 0, the kernel really refuses new
@@ -426,13 +298,9 @@ per_mode! {
             case.wrap
         );
         let out = case.run();
-        assert_problem(
-            &out,
-            &context,
-            "userns",
-            "user namespaces are disabled (user.max_user_namespaces = 0)",
-            "sysctl -w user.max_user_namespaces=",
-        );
+        assert_problems(&out, &context, &[
+            ("userns", "user namespaces are disabled (user.max_user_namespaces = 0)", "sysctl -w user.max_user_namespaces="),
+        ]);
         assert!(
             out.stderr.contains("No space left on device"),
             "{context}: {}",
