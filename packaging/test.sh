@@ -3,7 +3,18 @@
 # The whole test suite, from a fresh Debian machine: installs what the tests
 # need (as root, with apt-get), then runs the formatting and lint gates and
 # `cargo test`. Run it as root so the end-to-end tests run; without root they
-# skip with a visible message (under CI they fail instead).
+# skip with a visible message (under CI=true they fail instead).
+#
+# Gates, in order, with their cost measured on the 2-core CI machine
+# (CONTRIBUTING.md keeps the table): rustfmt; clippy (mandatory under
+# CI=true, installed with rustup when missing); cargo-deny (bans, licences,
+# sources offline; advisories when the RustSec database can be fetched;
+# installed with `cargo install --locked cargo-deny` when missing); the
+# .deb; cargo test; a fuzz smoke run (5 s per target, so the fuzz targets
+# keep building); packaging/repro.sh (two clean release builds and two .deb
+# builds compared byte for byte); and the compliance run (the end-to-end
+# cases against shadow's helpers, after cargo test). NEWIDMAP_SKIP_REPRO=1
+# skips the reproducibility check outside CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -163,8 +174,8 @@ export NEWIDMAP_DEB
 cargo test --locked --all-targets
 # The compliance run: the same end-to-end cases against Debian's shadow
 # helpers (uidmap); every difference is listed in tests/common/compliance.rs
-# and must still fail there, every other case must pass (README).
-# Every e2e file but e2e_packaging, which tests our package, not a helper.
+# and must still fail there, every other case must pass (README). Every e2e
+# file but e2e_packaging, which tests our package, not a helper.
 compliance=()
 for f in tests/e2e_*.rs; do
   t=$(basename "$f" .rs)
