@@ -1,8 +1,10 @@
 //! Every known and intended difference between our helpers and Debian's
 //! shadow helpers (package `uidmap`, shadow 4.13), in one place.
 //!
-//! `IDMAP_UNDER_TEST=shadow cargo test --test 'e2e_*'` runs the same
-//! end-to-end cases against shadow's /usr/bin/newuidmap and newgidmap,
+//! `IDMAP_UNDER_TEST=shadow cargo test --no-fail-fast --test e2e_core ...`
+//! (every e2e file but e2e_packaging; packaging/test.sh runs it after the
+//! suite) runs the same end-to-end cases against shadow's
+//! /usr/bin/newuidmap and newgidmap,
 //! copied into the harness's install directories setuid-root and with file
 //! capabilities (cap_setuid+ep / cap_setgid+ep). Debian's 4.13 is built
 //! without libcap, so with file capabilities it writes as the caller with
