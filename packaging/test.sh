@@ -171,6 +171,9 @@ fi
 # very file with dpkg in a private mount namespace.
 NEWIDMAP_DEB=$(bash packaging/deb/build.sh | tail -n1)
 export NEWIDMAP_DEB
+# --all-targets leaves out the doc tests, among them the compile_fail
+# proofs that only the checks can build a VerifiedTarget or an Approved map.
+cargo test --locked --doc
 cargo test --locked --all-targets
 # The compliance run: the same end-to-end cases against Debian's shadow
 # helpers (uidmap); every difference is listed in tests/common/compliance.rs
