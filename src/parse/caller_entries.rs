@@ -193,11 +193,32 @@ fn scan_chunks<R: Read>(
         }
     })?;
     scan.entries.sort_by_key(|e| e.line);
-    scan.broken.sort_by_key(|b| b.line);
-    scan.near_misses.sort_by_key(|n| n.line);
-    scan.near_misses.dedup_by_key(|n| n.line);
-    scan.near_misses.truncate(MAX_BROKEN_REPORTED);
+    keep_first_broken(&mut scan.broken);
+    keep_first_near_misses(&mut scan.near_misses);
     Ok(scan)
+}
+
+/// How many broken lines or near misses are held before they are cut back to
+/// the first [`MAX_BROKEN_REPORTED`]. Each needle's hits arrive in line
+/// order, but the needles are searched one after another over a chunk, so a
+/// list filled up to a fixed cap would keep the first needle's hits and drop
+/// earlier lines found by the next one. Cutting back to the earliest lines
+/// whenever this many (4 × [`MAX_BROKEN_REPORTED`]) are held keeps memory
+/// bounded and the first lines.
+const KEPT_BEFORE_CUT: usize = 32;
+
+/// The first [`MAX_BROKEN_REPORTED`] broken lines by line number (stable:
+/// unnumbered lines, all 0, stay in the order found).
+fn keep_first_broken(broken: &mut Vec<BrokenLine>) {
+    broken.sort_by_key(|b| b.line);
+    broken.truncate(MAX_BROKEN_REPORTED);
+}
+
+/// The first [`MAX_BROKEN_REPORTED`] near misses by line, each line once.
+fn keep_first_near_misses(near_misses: &mut Vec<NearMiss>) {
+    near_misses.sort_by_key(|n| n.line);
+    near_misses.dedup_by_key(|n| n.line);
+    near_misses.truncate(MAX_BROKEN_REPORTED);
 }
 
 /// [`scan_direct`] without line numbers, over an open file of `size` bytes
@@ -244,7 +265,10 @@ fn record(scan: &mut OwnedScan, key: &OwnerKey, parsed: Line<'_>, line: usize) {
         Line::Malformed {
             owner: Some(owner),
             problem,
-        } if key.is_direct(owner) && scan.broken.len() < MAX_BROKEN_REPORTED => {
+        } if key.is_direct(owner) => {
+            if scan.broken.len() >= KEPT_BEFORE_CUT {
+                keep_first_broken(&mut scan.broken);
+            }
             scan.broken.push(BrokenLine { line, problem })
         }
         _ => {}
@@ -259,8 +283,10 @@ fn record_near_miss(scan: &mut OwnedScan, key: &OwnerKey, parsed: Line<'_>, line
         } => owner,
         _ => return,
     };
-    // Kept bounded; sorted and cut to MAX_BROKEN_REPORTED at the end.
-    if key.is_near_miss(owner) && scan.near_misses.len() < 4 * MAX_BROKEN_REPORTED {
+    if key.is_near_miss(owner) {
+        if scan.near_misses.len() >= KEPT_BEFORE_CUT {
+            keep_first_near_misses(&mut scan.near_misses);
+        }
         scan.near_misses.push(NearMiss {
             line,
             owner: owner.to_vec(),
@@ -516,6 +542,45 @@ alice:600000:1";
             assert_eq!(scan.entries.len(), broken);
         }
         assert_eq!(MAX_BROKEN_REPORTED, 8);
+    }
+
+    /// The needles are searched one after another over a chunk, so the
+    /// lines found by a later needle (the UID, a tab after the name) can
+    /// come before all of an earlier needle's. Kept are still the first
+    /// eight lines of the file, however many the earlier needle finds.
+    #[test]
+    fn the_first_eight_are_kept_whichever_needle_finds_them() {
+        let key = OwnerKey::new(Some("alice"), 1000);
+        for many in [5usize, 20, 31, 32, 33, 40, 100] {
+            // Broken lines: the UID's on lines 1 and 2, the name's after.
+            let mut text = b"1000:1:0\n1000:2:x\n".to_vec();
+            for i in 0..many {
+                text.extend_from_slice(format!("alice:{i}:0\n").as_bytes());
+            }
+            let scan = scan_direct(text.as_slice(), &key, true).unwrap();
+            let kept: Vec<usize> = scan.broken.iter().map(|b| b.line).collect();
+            let expected: Vec<usize> = (1..=(2 + many).min(MAX_BROKEN_REPORTED)).collect();
+            assert_eq!(kept, expected, "{many} broken lines by name");
+            assert_eq!(scan.broken[1].problem, LineProblem::BadCount);
+
+            // Near misses: the UID's and the tab's on lines 1 and 2, then
+            // `alice ` (the first near-miss needle) on every later line.
+            let mut text = b"1000 :1:1\nalice\t:2:2\n".to_vec();
+            for i in 0..many {
+                text.extend_from_slice(format!("alice :{}:1\n", 10 + i).as_bytes());
+            }
+            let scan = scan_direct(text.as_slice(), &key, true).unwrap();
+            let kept: Vec<usize> = scan.near_misses.iter().map(|n| n.line).collect();
+            assert_eq!(kept, expected, "{many} near misses by name");
+            assert_eq!(scan.near_misses[0].owner, b"1000 ");
+            assert_eq!(scan.near_misses[1].owner, b"alice\t");
+        }
+        // Without line numbers (the helpers' granted path) broken lines
+        // are kept in the order found, still eight.
+        let mut text = b"1000:1:0\n".to_vec();
+        text.extend_from_slice(&b"alice:1:0\n".repeat(50));
+        let scan = scan_direct(text.as_slice(), &key, false).unwrap();
+        assert_eq!(scan.broken.len(), MAX_BROKEN_REPORTED);
     }
 
     #[test]
