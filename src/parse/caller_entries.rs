@@ -399,7 +399,10 @@ alice:600000:1";
     #[test]
     fn near_misses_only_when_numbering() {
         let key = OwnerKey::new(Some("alice"), 1000);
-        let text = b"alice :1:1\n  alice\t:2:2\nalice:3:3\nalicex :4:4\n1000 :5:0\nal ice:6:6\n";
+        // Lines 7 and 8 start like a near miss ("alice ", "1000\t") but
+        // their owners are someone else's even without the blanks.
+        let text = b"alice :1:1\n  alice\t:2:2\nalice:3:3\nalicex :4:4\n1000 :5:0\nal ice:6:6\n\
+alice bob:7:7\n1000\t1:8:8\n";
         let scan = scan_direct(&text[..], &key, true).unwrap();
         let lines: Vec<(usize, &[u8])> = scan
             .near_misses
