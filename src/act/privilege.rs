@@ -63,7 +63,7 @@ fn caps_step(step: &'static str) -> impl Fn(caps::errors::CapsError) -> Privileg
 /// the write fails with EPIPE), SIGXFSZ (stderr a file and `ulimit -f 0`:
 /// EFBIG), SIGTTOU and SIGTTIN (a background job on a TOSTOP terminal: the
 /// kernel treats a blocked job-control signal as ignored and lets the write
-/// through). Blocking needs no signal handler (so no unsafe code) and has
+/// through). Blocking needs no signal handler (nothing for src/sys.rs) and has
 /// the same effect as ignoring for each of these. A file-capability install
 /// is dumpable by default, which would let the caller ptrace the helper or
 /// read its core.
