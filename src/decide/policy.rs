@@ -38,8 +38,12 @@ pub enum SetgroupsAction {
 /// use newidmap::parse::map::{Triplet, ValidMap};
 /// use newidmap::decide::policy::{Approved, Coverage, Grant, decide};
 /// let own = Triplet { inner: 0, outer: 1000, count: 1 };
-/// let map = ValidMap::new(vec![own]).unwrap();
-/// let approved: Approved = decide(IdKind::Uid, &map, 1000, &Coverage::default()).unwrap();
+/// let map = ValidMap::new(vec![own]);
+/// assert!(map.is_ok());
+/// let Ok(map) = map else { return };
+/// let decided = decide(IdKind::Uid, &map, 1000, &Coverage::default());
+/// assert!(decided.is_ok());
+/// let Ok(approved): Result<Approved, _> = decided else { return };
 /// assert_eq!(approved.grants(), [Grant::OwnId]);
 /// ```
 ///
@@ -50,7 +54,9 @@ pub enum SetgroupsAction {
 /// use newidmap::parse::map::{Triplet, ValidMap};
 /// use newidmap::decide::policy::{Approved, Coverage, Grant, decide};
 /// let own = Triplet { inner: 0, outer: 1000, count: 1 };
-/// let map = ValidMap::new(vec![own]).unwrap();
+/// let map = ValidMap::new(vec![own]);
+/// assert!(map.is_ok());
+/// let Ok(map) = map else { return };
 /// let approved: Approved = Approved { kind: IdKind::Uid, map, grants: vec![Grant::OwnId] };
 /// ```
 ///
